@@ -1,0 +1,528 @@
+"""Experiment specs: one frozen, validated object per concern.
+
+A TOML experiment file (or the same objects built in Python) is parsed once into
+:class:`ExperimentSpec` objects. Validation of structure and values happens here,
+without importing Keras; names that need Keras (layer classes and their arguments,
+optimizers, losses, metrics, callbacks) are resolved by :mod:`neuralab.models.builder`
+and :mod:`neuralab.training.trainer`, still before anything trains.
+
+TOML layout::
+
+    title = "My experiments"          # optional
+    [defaults]                        # optional, deep-merged into every experiment
+    seed = 42
+    [defaults.data]
+    name = "circles"
+    n_samples = 1000
+
+    [[experiments]]
+    name = "model_8"
+    [experiments.model]
+    layers = [
+      {type = "Dense", units = 4, activation = "relu"},
+      {type = "Dense", units = 1, activation = "sigmoid"},
+    ]
+    [experiments.compile]
+    loss = "binary_crossentropy"
+    optimizer = "Adam"
+    learning_rate = 0.01
+    [experiments.fit]
+    epochs = 25
+
+A file with no ``[[experiments]]`` table is one experiment written at the top level.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from neuralab.errors import SpecError, did_you_mean
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    def __repr_args__(self) -> Any:  # show only fields that differ from their defaults
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value != field.get_default(call_default_factory=True):
+                yield name, value
+
+
+class _Typed(_Spec):
+    """Something named by a Keras class or function name, plus its arguments.
+
+    Written in TOML as ``{type = "Dense", units = 4}`` or just ``"Dense"``.
+    """
+
+    type: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"type": value, "args": {}}
+        if isinstance(value, Mapping) and "args" not in value:
+            rest = {k: v for k, v in value.items() if k != "type"}
+            return {"type": value.get("type"), "args": rest}
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.args}
+
+
+class LayerSpec(_Typed):
+    """One Keras layer: ``type`` is the class name in ``keras.layers``, ``args`` its arguments.
+
+    Regularizers are written ``{l2 = 0.001}``, ``{l1 = 1e-5, l2 = 1e-4}`` or a Keras name.
+
+    Example:
+        >>> LayerSpec(type="Dense", args={"units": 4, "activation": "relu"})
+    """
+
+
+def Layer(type: str, /, **args: Any) -> LayerSpec:  # noqa: N802 - reads like a constructor
+    """Shorthand: ``Layer("Dense", units=4, activation="relu")``."""
+    return LayerSpec(type=type, args=args)
+
+
+class CallbackSpec(_Typed):
+    """A Keras callback by class name, e.g. ``{type = "EarlyStopping", patience = 10}``."""
+
+
+class LossSpec(_Typed):
+    """A loss by Keras name (``"binary_crossentropy"``) or class with arguments."""
+
+
+class OptimizerSpec(_Typed):
+    """An optimizer by Keras class name (``"Adam"``, ``"SGD"``) with arguments."""
+
+
+class ScheduleSpec(_Typed):
+    """A Keras learning-rate schedule, e.g. ``{type = "InverseTimeDecay", ...}``."""
+
+
+class DataSpec(_Spec):
+    """Which data set to load and how to split it.
+
+    Args:
+        name: A registered data set (``neuralab.data.DATASETS``), e.g. ``"circles"``.
+        params: Keyword arguments for its loader (TOML: extra keys of ``[data]``).
+        test_size: Rows held out for testing at the end (int) or a fraction in (0, 1).
+        validation_size: Rows held out for validation from the training part.
+        shuffle: Shuffle rows (seeded) before splitting; the chapters slice in order.
+        class_names: Display names for the classes, in label order.
+    """
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    test_size: float | int = 0
+    validation_size: float | int = 0
+    shuffle: bool = False
+    class_names: tuple[str, ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_params(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and "params" not in value:
+            known = set(cls.model_fields)
+            params = {k: v for k, v in value.items() if k not in known}
+            rest = {k: v for k, v in value.items() if k in known}
+            return {**rest, "params": params}
+        return value
+
+    @field_validator("test_size", "validation_size")
+    @classmethod
+    def _check_size(cls, v: float | int) -> float | int:
+        if v < 0 or (isinstance(v, float) and v >= 1):
+            raise ValueError("must be a row count >= 0 or a fraction in [0, 1)")
+        return v
+
+
+class ModelSpec(_Spec):
+    """A model: a list of Keras layers, or a preset by name.
+
+    Args:
+        layers: The layers, in order, using Keras's class and argument names.
+        preset: A name from ``neuralab.models.PRESETS`` instead of ``layers``.
+        preset_args: Arguments for the preset.
+        input_shape: Shape of one sample; inferred from the data when omitted.
+    """
+
+    layers: tuple[LayerSpec, ...] | None = None
+    preset: str | None = None
+    preset_args: dict[str, Any] = Field(default_factory=dict)
+    input_shape: tuple[int, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ModelSpec:
+        if (self.layers is None) == (self.preset is None):
+            raise ValueError("give exactly one of `layers` (a list of layers) or `preset`")
+        if self.layers is not None and len(self.layers) == 0:
+            raise ValueError("`layers` is empty: add at least one layer, e.g. {type='Dense'}")
+        if self.input_shape is not None and any(d <= 0 for d in self.input_shape):
+            raise ValueError("`input_shape` dimensions must be positive")
+        return self
+
+    def layer_types(self) -> tuple[str, ...]:
+        """Layer class names (presets resolved), used by the backend rule."""
+        if self.layers is not None:
+            return tuple(layer.type for layer in self.layers)
+        from neuralab.models.presets import preset_layer_types
+
+        return preset_layer_types(self.preset or "", self.preset_args)
+
+
+SUGGESTED_PREFIX = "suggested:"
+
+
+class CompileSpec(_Spec):
+    """Arguments of ``model.compile``.
+
+    ``learning_rate`` is a number, a Keras schedule (``{type = "InverseTimeDecay", ...}``),
+    or ``"suggested:NAME"``: the rate suggested by the learning-rate range test of the
+    earlier experiment NAME in the same file.
+    """
+
+    loss: LossSpec = LossSpec(type="binary_crossentropy")
+    optimizer: OptimizerSpec = OptimizerSpec(type="Adam")
+    learning_rate: float | str | ScheduleSpec | None = None
+    metrics: tuple[str | CallbackSpec, ...] = ("accuracy",)
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _check_lr(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if not v.startswith(SUGGESTED_PREFIX) or not v[len(SUGGESTED_PREFIX) :]:
+                raise ValueError(
+                    "must be a positive number, a schedule table, or 'suggested:EXPERIMENT'"
+                )
+        elif isinstance(v, int | float) and not (v > 0 and math.isfinite(v)):
+            raise ValueError("must be positive")
+        return v
+
+
+class FitSpec(_Spec):
+    """Arguments of ``model.fit`` plus neuralab's additions.
+
+    Args:
+        epochs: Number of epochs (> 0).
+        batch_size: Samples per step (> 0).
+        shuffle: Shuffle the training rows every epoch (seeded).
+        validation: Which split validates: ``"auto"`` (validation split if any, else the
+            test split, else none), ``"validation"``, ``"test"`` or ``"none"``.
+        lr_schedule: Per-epoch learning rate as an expression in ``epoch`` (0-based) and
+            ``lr``, like the chapter's ``1e-4 * 10**(epoch/20)``.
+        callbacks: Keras callbacks by class name with arguments.
+        lr_range_test: Treat this run as a learning-rate range test (plot loss against the
+            rate and suggest one); requires ``lr_schedule``.
+    """
+
+    epochs: int = Field(default=10, gt=0)
+    batch_size: int = Field(default=32, gt=0)
+    shuffle: bool = True
+    validation: Literal["auto", "validation", "test", "none"] = "auto"
+    lr_schedule: str | None = None
+    callbacks: tuple[CallbackSpec, ...] = ()
+    lr_range_test: bool = False
+
+    @field_validator("lr_schedule")
+    @classmethod
+    def _parse_schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            from neuralab.training.schedules import EpochSchedule
+
+            EpochSchedule(v)
+        return v
+
+    @model_validator(mode="after")
+    def _range_needs_schedule(self) -> FitSpec:
+        if self.lr_range_test and self.lr_schedule is None:
+            raise ValueError(
+                "`lr_range_test = true` needs `lr_schedule`, e.g. '1e-4 * 10**(epoch/20)'"
+            )
+        return self
+
+
+class ExpectSpec(_Spec):
+    """An expected result band, checked after training: ``min <= metric <= max``.
+
+    ``metric`` is ``train_``, ``validation_`` or ``test_`` followed by a compiled metric
+    name or ``loss``, e.g. ``test_accuracy``.
+    """
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ExpectSpec:
+        if self.min is None and self.max is None:
+            raise ValueError("give `min`, `max` or both")
+        return self
+
+
+class ReferenceSpec(_Spec):
+    """A published result to show next to ours (e.g. the chapter's accuracy)."""
+
+    value: float
+    metric: str = "accuracy"
+    split: Literal["train", "test", "validation"] = "train"
+    loss: float | None = None
+    note: str = ""
+
+
+class ExperimentSpec(_Spec):
+    """One trainable experiment: data, model, compile, fit, seed and backend."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    seed: int = 42
+    backend: Literal["auto", "jax", "tensorflow", "torch"] = "auto"
+    data: DataSpec
+    model: ModelSpec
+    compile: CompileSpec = CompileSpec()
+    fit: FitSpec = FitSpec()
+    expect: tuple[ExpectSpec, ...] = ()
+    reference: ReferenceSpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError(
+                "must start with a letter or digit and contain only letters, digits, '_', '-', '.'"
+            )
+        return v
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, TOML/JSON-ready dict that parses back to an equal spec."""
+        return _plain(self.model_dump(mode="json"))
+
+
+class ExperimentFile(_Spec):
+    """All experiments of one file (a lab is such a file)."""
+
+    title: str = ""
+    description: str = ""
+    source: str = "<python>"
+    experiments: tuple[ExperimentSpec, ...]
+
+    def __getitem__(self, name: str) -> ExperimentSpec:
+        for exp in self.experiments:
+            if exp.name == name:
+                return exp
+        raise KeyError(name)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.experiments]
+
+
+def _plain(value: Any) -> Any:
+    """Undo the Typed nesting so dumps read like the TOML users write."""
+    if isinstance(value, dict):
+        if set(value) == {"type", "args"} and isinstance(value["args"], dict):
+            return {"type": value["type"], **_plain(value["args"])}
+        if "params" in value and "name" in value and "test_size" in value:
+            params = value.pop("params")
+            return {**_plain(value), **_plain(params)}
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``; tables merge, everything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _format_loc(loc: Sequence[int | str], labels: Mapping[int, str]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            label = labels.get(item) if i == 1 and loc[0] == "experiments" else None
+            parts.append(f"[{item}]" + (f" ({label})" if label else ""))
+        elif item in ("function-after", "function-before", "function-plain") or "[" in item:
+            continue  # pydantic's internal validator names
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts).replace(".args.", ".").replace(".params.", ".")
+
+
+def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
+    """The keys allowed at the table that holds ``loc`` (for unknown-key messages)."""
+    models: dict[str, type[_Spec]] = {
+        "": ExperimentSpec,
+        "data": DataSpec,
+        "model": ModelSpec,
+        "compile": CompileSpec,
+        "fit": FitSpec,
+        "reference": ReferenceSpec,
+        "expect": ExpectSpec,
+    }
+    names = [str(p) for p in loc[:-1] if isinstance(p, str) and p != "experiments"]
+    key = names[-1] if names else ""
+    model = models.get(key, ExperimentSpec)
+    return sorted(model.model_fields)
+
+
+def spec_error_from_validation(
+    exc: ValidationError, *, source: str, labels: Mapping[int, str] | None = None
+) -> SpecError:
+    """Turn pydantic's errors into one message naming file, key path, value and fix."""
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        path = _format_loc(loc, labels or {})
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            bad = str(loc[-1])
+            allowed = _allowed_keys(loc)
+            lines.append(
+                f"{path}: unknown key {bad!r}.{did_you_mean(bad, allowed)} "
+                f"Allowed keys: {', '.join(allowed)}."
+            )
+        elif err["type"] == "missing":
+            lines.append(f"{path}: required key is missing.")
+        else:
+            key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+            lines.append(
+                f"{path or '(top level)'}: {msg}. Received: {key}={err.get('input')!r}."
+            )
+    first, *rest = lines
+    more = f" (and {len(rest)} more: {'; '.join(rest)})" if rest else ""
+    return SpecError(f"{source}: {first}{more}")
+
+
+def parse_experiments(
+    document: Mapping[str, Any], *, source: str = "<python>"
+) -> ExperimentFile:
+    """Validate a parsed TOML document (a dict) into an :class:`ExperimentFile`.
+
+    Raises:
+        SpecError: naming ``source``, the key path, the value received and what is allowed.
+    """
+    doc = dict(document)
+    header_keys = {"title", "description", "defaults", "experiments"}
+    if "experiments" in doc:
+        unknown = sorted(set(doc) - header_keys)
+        if unknown:
+            raise SpecError(
+                f"{source}: unknown top-level key {unknown[0]!r}."
+                f"{did_you_mean(unknown[0], sorted(header_keys))} A file with "
+                "[[experiments]] allows only title, description, defaults and experiments "
+                "at the top level; put shared settings under [defaults]."
+            )
+        raw = doc["experiments"]
+        if not isinstance(raw, list) or not raw:
+            raise SpecError(
+                f"{source}: `experiments` must be a non-empty array of tables "
+                f"([[experiments]]). Received: {raw!r}."
+            )
+        defaults = doc.get("defaults", {})
+        if not isinstance(defaults, Mapping):
+            raise SpecError(f"{source}: `defaults` must be a table. Received: {defaults!r}.")
+        items = [
+            deep_merge(defaults, e) if isinstance(e, Mapping) else e for e in raw
+        ]
+        title, description = doc.get("title", ""), doc.get("description", "")
+    else:
+        single = {k: v for k, v in doc.items()}
+        items = [single]
+        title, description = single.get("title", ""), single.get("description", "")
+        if "name" not in single:
+            single["name"] = Path(source).stem if source != "<python>" else "experiment"
+    labels = {i: str(e.get("name")) for i, e in enumerate(items) if isinstance(e, Mapping)}
+    try:
+        parsed = ExperimentFile.model_validate(
+            {"title": title, "description": description, "source": source, "experiments": items}
+        )
+    except ValidationError as exc:
+        raise spec_error_from_validation(exc, source=source, labels=labels) from None
+    except SpecError as exc:  # raised inside a validator (lr_schedule)
+        raise SpecError(f"{source}: {exc}") from None
+    _check_cross_references(parsed)
+    return parsed
+
+
+def _check_cross_references(parsed: ExperimentFile) -> None:
+    seen: dict[str, ExperimentSpec] = {}
+    for i, exp in enumerate(parsed.experiments):
+        where = f"{parsed.source}: experiments[{i}] ({exp.name})"
+        if exp.name in seen:
+            raise SpecError(
+                f"{where}.name: the name {exp.name!r} is used twice; experiment names "
+                "must be unique within a file."
+            )
+        lr = exp.compile.learning_rate
+        if isinstance(lr, str):
+            target = lr[len(SUGGESTED_PREFIX) :]
+            earlier = seen.get(target)
+            if earlier is None or not earlier.fit.lr_range_test:
+                candidates = [n for n, e in seen.items() if e.fit.lr_range_test]
+                raise SpecError(
+                    f"{where}.compile.learning_rate: {lr!r} must name an earlier "
+                    "experiment with `fit.lr_range_test = true`. Received: "
+                    f"learning_rate={lr!r}. Candidates: {candidates or 'none'}."
+                    + did_you_mean(target, candidates)
+                )
+        seen[exp.name] = exp
+
+
+def load_experiments(path: str | Path) -> ExperimentFile:
+    """Read and validate a TOML experiment file.
+
+    Args:
+        path: The ``.toml`` file.
+
+    Returns:
+        The validated experiments.
+
+    Raises:
+        SpecError: missing/unreadable file, malformed TOML (with line and column), or an
+            invalid value (with the key path, the value received and what is allowed).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: spec file not found. Check the path, or list labs with "
+                        "`neuralab labs`.")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a directory; expected a TOML experiment file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the spec file ({exc}).") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: malformed TOML: {exc}.") from None
+    return parse_experiments(document, source=str(path))

@@ -1,0 +1,52 @@
+"""Data sets by name, as used in ``[data] name = ...`` of a spec."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from neuralab.data.dataset import Dataset
+from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
+from neuralab.errors import DataError, SpecError, did_you_mean, one_of
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "circles": make_circles,
+    "moons": make_moons,
+    "blobs": make_blobs,
+    "spirals": make_spirals,
+}
+
+
+def load_dataset(name: str, params: Mapping[str, Any] | None = None, *, where: str = "data") -> Dataset:
+    """Load the registered data set ``name`` with loader keyword arguments ``params``.
+
+    Raises:
+        SpecError: unknown name or parameter (with the valid ones).
+        DataError: the loader rejected a value or the data contain NaN/inf.
+    """
+    if name not in DATASETS:
+        raise SpecError(f"{where}.name: " + one_of("name", name, DATASETS))
+    loader = DATASETS[name]
+    params = dict(params or {})
+    accepted = [
+        p.name
+        for p in inspect.signature(loader).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    for key in params:
+        if key not in accepted:
+            raise SpecError(
+                f"{where}.{key}: the {name!r} data set has no parameter {key!r}."
+                f"{did_you_mean(key, accepted)} Allowed: {', '.join(accepted)}."
+            )
+    try:
+        data = loader(**params)
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    except ValueError as exc:  # e.g. scikit-learn's parameter validation
+        raise DataError(f"{where}: invalid value for the {name!r} data set: {exc}") from None
+    except TypeError as exc:
+        raise SpecError(f"{where}: invalid parameter for {name!r}: {exc}.") from None
+    data.check_finite()
+    return data

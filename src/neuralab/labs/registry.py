@@ -1,0 +1,61 @@
+"""The labs: one TOML experiment file each (plus a narrative), run by the generic runner."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from neuralab.config import ExperimentFile, load_experiments
+from neuralab.errors import NeuralabError, one_of
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    """A lab: its experiment file, narrative module and seed chapter."""
+
+    name: str
+    file: str
+    summary: str
+    seed: str
+    narrative_module: str | None = None
+
+
+LABS: dict[str, LabInfo] = {
+    "circles": LabInfo(
+        name="circles",
+        file="circles.toml",
+        summary="Binary classification of make_circles: 10 models, decision boundaries, "
+        "learning-rate range test",
+        seed="circles-chapter.md",
+        narrative_module="neuralab.labs.circles",
+    ),
+}
+
+
+def lab_info(name: str) -> LabInfo:
+    if name not in LABS:
+        raise NeuralabError(one_of("lab", name, LABS) + " List them with `neuralab labs`.")
+    return LABS[name]
+
+
+def lab_file(name: str) -> Path:
+    """Path of the lab's TOML file inside the installed package."""
+    info = lab_info(name)
+    return Path(str(resources.files("neuralab.labs").joinpath(info.file)))
+
+
+def load_lab_spec(name: str) -> ExperimentFile:
+    """The validated experiments of lab ``name``."""
+    return load_experiments(lab_file(name))
+
+
+def lab_narrative(name: str, lang: str) -> dict[str, str]:
+    """Narrative texts of a lab by key (``intro``, experiment names), or {} if none."""
+    info = LABS.get(name)
+    if info is None or info.narrative_module is None:
+        return {}
+    module = importlib.import_module(info.narrative_module)
+    texts: dict[str, dict[str, str]] = module.NARRATIVE
+    return texts.get(lang, texts.get("en", {}))

@@ -1,0 +1,333 @@
+"""Building Keras models, losses, optimizers and callbacks from specs.
+
+Every name is checked against Keras itself (``keras.layers``, ``keras.optimizers``,
+``keras.losses``, ...), so anything Keras has can be used, and a typo gets the list of
+valid names and the nearest one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from neuralab.config import CompileSpec, LayerSpec, ModelSpec
+from neuralab.errors import SpecError, did_you_mean
+from neuralab.models.presets import preset_layers
+
+if TYPE_CHECKING:
+    import keras
+
+# Arguments every layer takes through ``Layer.__init__(**kwargs)``.
+_BASE_LAYER_ARGS = ("activity_regularizer", "trainable", "dtype", "autocast", "name")
+
+
+@cache
+def _public_classes(module_name: str, base_name: str) -> dict[str, type]:
+    import keras
+
+    module = getattr(keras, module_name)
+    base = getattr(module, base_name)
+    out: dict[str, type] = {}
+    for name in dir(module):
+        obj = getattr(module, name)
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
+            out[name] = obj
+    return out
+
+
+def layer_classes() -> dict[str, type]:
+    """All public ``keras.layers`` layer classes by name."""
+    return _public_classes("layers", "Layer")
+
+
+def _valid_args(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names.extend(
+            p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
+        if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(klass.__init__).parameters.values()):
+            break
+    return sorted(set(names) | set(_BASE_LAYER_ARGS))
+
+
+def _regularizer(value: Any, where: str) -> Any:
+    import keras
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return keras.regularizers.L2(float(value))
+    if isinstance(value, Mapping):
+        kind = value.get("type")
+        rest = {k: v for k, v in value.items() if k != "type"}
+        if kind is None:
+            unknown = sorted(set(rest) - {"l1", "l2"})
+            if unknown or not rest:
+                raise SpecError(
+                    f"{where}: a regularizer is written {{l2 = 0.001}}, {{l1 = 1e-5}} or "
+                    f"{{l1 = 1e-5, l2 = 1e-4}}. Received: {dict(value)!r}."
+                )
+            if set(rest) == {"l2"}:
+                return keras.regularizers.L2(float(rest["l2"]))
+            if set(rest) == {"l1"}:
+                return keras.regularizers.L1(float(rest["l1"]))
+            return keras.regularizers.L1L2(l1=float(rest["l1"]), l2=float(rest["l2"]))
+        try:
+            return keras.regularizers.get({"class_name": kind, "config": rest})
+        except (ValueError, TypeError) as exc:
+            raise SpecError(f"{where}: invalid regularizer {dict(value)!r}: {exc}") from None
+    raise SpecError(f"{where}: invalid regularizer {value!r}; write {{l2 = 0.001}}.")
+
+
+def build_layer(spec: LayerSpec, *, where: str = "layer") -> keras.layers.Layer:
+    """Create one Keras layer from its spec, checking the class and argument names.
+
+    Raises:
+        SpecError: unknown layer class or argument, or a value Keras rejects.
+    """
+    classes = layer_classes()
+    cls = classes.get(spec.type)
+    if cls is None:
+        raise SpecError(
+            f"{where}.type: unknown layer {spec.type!r}.{did_you_mean(spec.type, classes)} "
+            f"Valid layers are the classes of keras.layers, e.g. Dense, Conv2D, MaxPool2D, "
+            f"Flatten, Dropout, BatchNormalization ({len(classes)} in all)."
+        )
+    allowed = _valid_args(cls)
+    args = dict(spec.args)
+    for key in args:
+        if key not in allowed:
+            raise SpecError(
+                f"{where}.{key}: {spec.type} has no argument {key!r}."
+                f"{did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}."
+            )
+    for key in list(args):
+        if key.endswith("_regularizer"):
+            args[key] = _regularizer(args[key], f"{where}.{key}")
+        elif isinstance(args[key], list):
+            args[key] = tuple(args[key])  # TOML arrays -> Keras tuples (kernel_size, ...)
+    try:
+        return cls(**args)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{where}: Keras rejected {spec.type}({_fmt_args(spec.args)}): {exc}") from None
+
+
+def _fmt_args(args: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
+
+
+def resolve_layers(spec: ModelSpec, *, where: str = "model") -> list[LayerSpec]:
+    """The model's layers, with a preset expanded."""
+    if spec.layers is not None:
+        return list(spec.layers)
+    return preset_layers(spec.preset or "", spec.preset_args, where=where)
+
+
+def build_model(
+    spec: ModelSpec,
+    *,
+    input_shape: Sequence[int] | None = None,
+    name: str | None = None,
+    where: str = "model",
+) -> keras.Sequential:
+    """Build a Sequential model from a spec.
+
+    Args:
+        spec: Layers or preset.
+        input_shape: Shape of one sample; ``spec.input_shape`` wins when set.
+        name: Model name.
+        where: Key path prefix for error messages.
+
+    Returns:
+        A built ``keras.Sequential`` (input shape known, so parameters are counted).
+
+    Raises:
+        SpecError: unknown layer or argument, invalid value, or no input shape.
+    """
+    import keras
+
+    layers = resolve_layers(spec, where=where)
+    shape = spec.input_shape
+    first = dict(layers[0].args)
+    for key in ("input_shape", "input_dim"):
+        if key in first:
+            value = first.pop(key)
+            shape = tuple(value) if key == "input_shape" else (int(value),)
+            layers[0] = LayerSpec(type=layers[0].type, args=first)
+    for i, layer in enumerate(layers[1:], start=1):
+        if "input_shape" in layer.args or "input_dim" in layer.args:
+            raise SpecError(
+                f"{where}.layers[{i}]: only the first layer may set `input_shape`; "
+                "better, set `model.input_shape` (or leave it out: it is taken from the data)."
+            )
+    if shape is None:
+        shape = tuple(input_shape) if input_shape is not None else None
+    if shape is None:
+        raise SpecError(
+            f"{where}.input_shape: the input shape is unknown; set `input_shape` or build the "
+            "model for a data set."
+        )
+    if any(d is not None and d <= 0 for d in shape):
+        raise SpecError(f"{where}.input_shape: dimensions must be positive. Received: {shape!r}.")
+    built = [build_layer(layer, where=f"{where}.layers[{i}]") for i, layer in enumerate(layers)]
+    try:
+        return keras.Sequential([keras.Input(shape=tuple(shape)), *built], name=name)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(
+            f"{where}: the layers do not fit together for input shape {tuple(shape)}: {exc}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def _by_name(module_name: str, base_name: str, value: str, what: str, where: str) -> Any:
+    classes = _public_classes(module_name, base_name)
+    if value in classes:
+        return classes[value]
+    return None
+
+
+def build_loss(spec: CompileSpec, *, where: str = "compile") -> Any:
+    """The Keras loss for ``spec.loss`` (a function name or a class with arguments)."""
+    import keras
+
+    name, args = spec.loss.type, spec.loss.args
+    classes = _public_classes("losses", "Loss")
+    functions = sorted(n for n in dir(keras.losses) if n.islower() and not n.startswith("_")
+                       and n not in ("get", "serialize", "deserialize"))
+    if name in classes:
+        try:
+            return classes[name](**args)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"{where}.loss: Keras rejected {name}({_fmt_args(args)}): {exc}") from None
+    if name in functions and not args:
+        return name
+    if name in functions:
+        # Function names with arguments: use the class of the same meaning.
+        camel = "".join(part.capitalize() for part in name.split("_"))
+        camel = camel.replace("crossentropy", "Crossentropy")
+        for cname in classes:
+            if cname.lower() == camel.lower():
+                return build_loss(
+                    CompileSpec(loss={"type": cname, **args}), where=where  # type: ignore[arg-type]
+                )
+    valid = sorted(set(functions) | set(classes))
+    raise SpecError(
+        f"{where}.loss: unknown loss {name!r}.{did_you_mean(name, valid)} Valid losses: "
+        f"{', '.join(valid)}."
+    )
+
+
+def build_optimizer(spec: CompileSpec, learning_rate: Any = None, *, where: str = "compile") -> Any:
+    """The Keras optimizer for ``spec.optimizer`` with ``learning_rate`` (number or schedule)."""
+    classes = _public_classes("optimizers", "Optimizer")
+    classes = {k: v for k, v in classes.items() if k not in ("LossScaleOptimizer",)}
+    lowered = {k.lower(): k for k in classes}
+    name = spec.optimizer.type
+    key = name if name in classes else lowered.get(name.lower())
+    if key is None:
+        raise SpecError(
+            f"{where}.optimizer: unknown optimizer {name!r}.{did_you_mean(name, classes)} "
+            f"Valid optimizers: {', '.join(sorted(classes))}."
+        )
+    args = dict(spec.optimizer.args)
+    if learning_rate is not None:
+        if "learning_rate" in args:
+            raise SpecError(
+                f"{where}: the learning rate is given twice, as compile.learning_rate and "
+                "compile.optimizer.learning_rate; keep one."
+            )
+        args["learning_rate"] = learning_rate
+    lr = args.get("learning_rate")
+    if isinstance(lr, int | float) and not lr > 0:
+        raise SpecError(f"{where}.learning_rate: must be positive. Received: learning_rate={lr!r}.")
+    try:
+        return classes[key](**args)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{where}.optimizer: Keras rejected {key}({_fmt_args(args)}): {exc}") from None
+
+
+def build_schedule(value: Mapping[str, Any], *, where: str = "compile.learning_rate") -> Any:
+    """A ``keras.optimizers.schedules`` schedule from ``{type = ..., **args}``."""
+    classes = _public_classes("optimizers.schedules", "LearningRateSchedule")
+    name = str(value.get("type"))
+    args = {k: v for k, v in value.items() if k != "type"}
+    if name not in classes:
+        raise SpecError(
+            f"{where}: unknown schedule {name!r}.{did_you_mean(name, classes)} Valid schedules: "
+            f"{', '.join(sorted(classes))}."
+        )
+    try:
+        return classes[name](**args)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{where}: Keras rejected {name}({_fmt_args(args)}): {exc}") from None
+
+
+def build_metrics(spec: CompileSpec, *, where: str = "compile") -> list[Any]:
+    """Metric names are passed to Keras as given; classes with arguments are created."""
+    import keras
+
+    classes = _public_classes("metrics", "Metric")
+    functions = {n for n in dir(keras.metrics) if n.islower() and not n.startswith("_")}
+    out: list[Any] = []
+    for i, metric in enumerate(spec.metrics):
+        if isinstance(metric, str):
+            if metric in ("accuracy", "acc") or metric in functions or metric in classes:
+                out.append(classes[metric]() if metric in classes else metric)
+                continue
+            valid = sorted(functions | set(classes) | {"accuracy"})
+            raise SpecError(
+                f"{where}.metrics[{i}]: unknown metric {metric!r}.{did_you_mean(metric, valid)}"
+                " Use a keras.metrics name such as 'accuracy' or 'AUC'."
+            )
+        cls = classes.get(metric.type)
+        if cls is None:
+            raise SpecError(
+                f"{where}.metrics[{i}]: unknown metric class {metric.type!r}."
+                f"{did_you_mean(metric.type, classes)}"
+            )
+        try:
+            out.append(cls(**metric.args))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"{where}.metrics[{i}]: Keras rejected {metric.type}: {exc}") from None
+    return out
+
+
+def build_callback(type_name: str, args: Mapping[str, Any], *, where: str) -> Any:
+    """A Keras callback by class name."""
+    classes = _public_classes("callbacks", "Callback")
+    skip = {"History", "ProgbarLogger", "CallbackList", "LambdaCallback", "RemoteMonitor"}
+    classes = {k: v for k, v in classes.items() if k not in skip}
+    cls = classes.get(type_name)
+    if cls is None:
+        raise SpecError(
+            f"{where}.type: unknown callback {type_name!r}.{did_you_mean(type_name, classes)} "
+            f"Valid callbacks: {', '.join(sorted(classes))}."
+        )
+    try:
+        return cls(**dict(args))
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{where}: Keras rejected {type_name}({_fmt_args(args)}): {exc}") from None
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """Trainable, non-trainable and total parameter counts."""
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
+
+
+def model_summary(model: keras.Model) -> str:
+    """``model.summary()`` as plain text."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=90)
+    return "\n".join(lines)

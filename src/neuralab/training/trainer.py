@@ -1,0 +1,201 @@
+"""Training any compiled Keras model and returning a result object (never printing)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from neuralab.errors import NeuralabError
+from neuralab.training.schedules import EpochSchedule
+
+if TYPE_CHECKING:
+    import keras
+
+logger = logging.getLogger(__name__)
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(repr=False)
+class TrainingResult:
+    """What one training run produced.
+
+    Attributes:
+        history: One row per epoch (index 1..epochs_run): ``loss``, metrics, ``val_*``
+            and ``learning_rate``.
+        epochs_run: Epochs completed (fewer than asked after early stopping or Ctrl-C).
+        best_epoch: 1-based epoch with the lowest ``monitor`` value.
+        monitor: ``val_loss`` when there was validation data, else ``loss``.
+        wall_time: Seconds spent in training.
+        backend: Keras backend used.
+        trainer: ``"fit"`` (Keras ``model.fit``).
+        interrupted: True when training was stopped by Ctrl-C.
+    """
+
+    history: pd.DataFrame
+    epochs_run: int
+    best_epoch: int | None
+    monitor: str
+    wall_time: float
+    backend: str
+    trainer: str = "fit"
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "monitor": self.monitor,
+            "wall_time": round(self.wall_time, 3),
+            "backend": self.backend,
+            "trainer": self.trainer,
+            "interrupted": self.interrupted,
+            "notes": self.notes,
+        }
+
+    def __repr__(self) -> str:
+        last = self.history.iloc[-1].to_dict() if len(self.history) else {}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "learning_rate")
+        return (
+            f"TrainingResult(epochs_run={self.epochs_run}, best_epoch={self.best_epoch}, "
+            f"{shown}, wall_time={self.wall_time:.2f}s, backend={self.backend!r})"
+        )
+
+
+def current_learning_rate(model: keras.Model) -> float:
+    """The optimizer's learning rate now (schedules evaluated at the current step)."""
+    import keras
+
+    value = model.optimizer.learning_rate
+    return float(keras.ops.convert_to_numpy(value))
+
+
+def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
+    import keras
+
+    class _Recorder(keras.callbacks.Callback):
+        """Records every epoch's logs plus the learning rate, even if fit is interrupted."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[dict[str, float]] = []
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            row = {k: float(v) for k, v in (logs or {}).items()}
+            row["learning_rate"] = current_learning_rate(self.model)
+            self.rows.append(row)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, row)
+
+    return _Recorder()
+
+
+def _lr_callback(schedule: EpochSchedule) -> Any:
+    import keras
+
+    def _rate(epoch: int, lr: float) -> float:
+        value = schedule(epoch, float(lr))
+        if not math.isfinite(value) or value <= 0:
+            raise NeuralabError(
+                f"`lr_schedule` {schedule.expression!r} gave {value!r} at epoch {epoch}; a "
+                "learning rate must be a positive finite number."
+            )
+        return value
+
+    return keras.callbacks.LearningRateScheduler(_rate)
+
+
+def train(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    shuffle: bool = True,
+    lr_schedule: str | EpochSchedule | None = None,
+    callbacks: Sequence[Any] = (),
+    on_epoch_end: EpochHook | None = None,
+) -> TrainingResult:
+    """Train a compiled Keras model with ``model.fit`` and record everything per epoch.
+
+    Works with any user-built ``keras.Model``. Ctrl-C stops training cleanly: the epochs
+    completed so far are returned with ``interrupted=True`` and the model keeps its weights.
+
+    Args:
+        model: A compiled Keras model.
+        x: Training features, ``(n_samples, ...)``.
+        y: Training labels.
+        epochs: Number of epochs (> 0).
+        batch_size: Samples per step (> 0).
+        validation_data: ``(x_val, y_val)`` evaluated after every epoch.
+        shuffle: Shuffle the training data every epoch.
+        lr_schedule: Per-epoch learning rate, e.g. ``"1e-4 * 10**(epoch/20)"``.
+        callbacks: Extra Keras callbacks (EarlyStopping, TensorBoard, ...).
+        on_epoch_end: ``hook(epoch, logs)`` called after each epoch (for progress bars).
+
+    Returns:
+        A :class:`TrainingResult`.
+
+    Raises:
+        NeuralabError: the model is not compiled, or ``epochs``/``batch_size`` invalid.
+    """
+    import keras
+
+    if not isinstance(epochs, int) or epochs <= 0:
+        raise NeuralabError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}.")
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise NeuralabError(
+            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}."
+        )
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        raise NeuralabError(
+            "The model is not compiled: call model.compile(loss=..., optimizer=...) first."
+        )
+    recorder = _make_recorder(on_epoch_end)
+    all_callbacks: list[Any] = list(callbacks)
+    if lr_schedule is not None:
+        schedule = lr_schedule if isinstance(lr_schedule, EpochSchedule) else EpochSchedule(lr_schedule)
+        all_callbacks.insert(0, _lr_callback(schedule))
+    all_callbacks.append(recorder)
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        model.fit(
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            callbacks=all_callbacks,
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        logger.warning("training interrupted after %d epochs", len(recorder.rows))
+    wall = time.perf_counter() - start
+    history = pd.DataFrame(recorder.rows)
+    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+    monitor = "val_loss" if "val_loss" in history else "loss"
+    best = None
+    if len(history) and history[monitor].notna().any():
+        best = int(history[monitor].idxmin())
+    return TrainingResult(
+        history=history,
+        epochs_run=len(history),
+        best_epoch=best,
+        monitor=monitor,
+        wall_time=wall,
+        backend=keras.backend.backend(),
+        interrupted=interrupted,
+    )
