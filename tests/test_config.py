@@ -62,7 +62,10 @@ def test_round_trip_through_to_dict():
                     "name": "x",
                     "data": {"name": "circles", "noise": 0.03, "test_size": 200},
                     "model": {"layers": [{"type": "Dense", "units": 4, "activation": "relu"}]},
-                    "compile": {"learning_rate": 0.01, "loss": {"type": "BinaryCrossentropy", "from_logits": True}},
+                    "compile": {
+                        "learning_rate": 0.01,
+                        "loss": {"type": "BinaryCrossentropy", "from_logits": True},
+                    },
                     "fit": {"callbacks": [{"type": "EarlyStopping", "patience": 3}]},
                 }
             ]
@@ -70,7 +73,9 @@ def test_round_trip_through_to_dict():
     ).experiments[0]
     again = ExperimentSpec.model_validate(spec.to_dict())
     assert again == spec
-    assert spec.to_dict()["model"]["layers"] == [{"type": "Dense", "units": 4, "activation": "relu"}]
+    assert spec.to_dict()["model"]["layers"] == [
+        {"type": "Dense", "units": 4, "activation": "relu"}
+    ]
 
 
 def test_python_objects_equal_toml():
@@ -130,9 +135,18 @@ def test_unknown_key_suggests_nearest(write_toml):
     ("line", "expected"),
     [
         ("fit.epochs = 0", "fit.epochs: Input should be greater than 0. Received: epochs=0."),
-        ("fit.batch_size = -2", "fit.batch_size: Input should be greater than 0. Received: batch_size=-2."),
-        ("compile.learning_rate = -0.1", "compile.learning_rate: must be positive. Received: learning_rate=-0.1."),
-        ("compile.learning_rate = 0.0", "compile.learning_rate: must be positive. Received: learning_rate=0.0."),
+        (
+            "fit.batch_size = -2",
+            "fit.batch_size: Input should be greater than 0. Received: batch_size=-2.",
+        ),
+        (
+            "compile.learning_rate = -0.1",
+            "compile.learning_rate: must be positive. Received: learning_rate=-0.1.",
+        ),
+        (
+            "compile.learning_rate = 0.0",
+            "compile.learning_rate: must be positive. Received: learning_rate=0.0.",
+        ),
     ],
 )
 def test_non_positive_values(write_toml, line, expected):
@@ -156,7 +170,9 @@ def test_range_test_needs_schedule(write_toml):
 
 def test_suggested_rate_must_name_an_earlier_range_test(write_toml):
     path = write_toml(BASE + 'compile.learning_rate = "suggested:model_9"\n')
-    with pytest.raises(SpecError, match=r"must name an earlier experiment with `fit.lr_range_test = true`"):
+    with pytest.raises(
+        SpecError, match=r"must name an earlier experiment with `fit.lr_range_test = true`"
+    ):
         load_experiments(path)
 
 
@@ -167,7 +183,9 @@ def test_duplicate_names(write_toml):
 
 
 def test_model_needs_layers_or_preset(write_toml):
-    path = write_toml('[[experiments]]\nname = "a"\ndata.name = "circles"\nmodel.input_shape = [2]\n')
+    path = write_toml(
+        '[[experiments]]\nname = "a"\ndata.name = "circles"\nmodel.input_shape = [2]\n'
+    )
     with pytest.raises(SpecError, match="give exactly one of `layers`"):
         load_experiments(path)
 
@@ -180,7 +198,9 @@ def test_missing_required_section(write_toml):
 
 def test_unknown_top_level_key(write_toml):
     path = write_toml("defualts = 1\n" + BASE)
-    with pytest.raises(SpecError, match="unknown top-level key 'defualts'. Did you mean 'defaults'"):
+    with pytest.raises(
+        SpecError, match="unknown top-level key 'defualts'. Did you mean 'defaults'"
+    ):
         load_experiments(path)
 
 
@@ -198,5 +218,7 @@ def test_split_sizes_validated(write_toml):
 
 def test_backend_value_checked(write_toml):
     path = write_toml(BASE + 'backend = "jaxx"\n')
-    with pytest.raises(SpecError, match="backend: Input should be 'auto', 'jax', 'tensorflow' or 'torch'"):
+    with pytest.raises(
+        SpecError, match="backend: Input should be 'auto', 'jax', 'tensorflow' or 'torch'"
+    ):
         load_experiments(path)

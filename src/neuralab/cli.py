@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +44,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BackendOpt = Annotated[
     str,
-    typer.Option("--backend", help="auto | jax | tensorflow | torch (auto: JAX for dense "
-                 "models, TensorFlow for convolutions on CPU)."),
+    typer.Option(
+        "--backend",
+        help="auto | jax | tensorflow | torch (auto: JAX for dense "
+        "models, TensorFlow for convolutions on CPU).",
+    ),
 ]
 LangOpt = Annotated[str, typer.Option("--lang", help="Report language: en | pt.")]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for run directories.")]
@@ -60,7 +62,9 @@ def _user_errors() -> Iterator[None]:
     except NeuralabError as exc:
         if state.debug:
             raise
-        err_console.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/] Runs so far are saved and marked incomplete.")
@@ -77,9 +81,13 @@ def _version_callback(value: bool) -> None:
 def main_callback(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     """neuralab: course chapters as one-command labs, and the same pieces for your data."""
@@ -88,7 +96,9 @@ def main_callback(
     from rich.logging import RichHandler
 
     level = logging.DEBUG if debug else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err_console)], force=True)
+    logging.basicConfig(
+        level=level, format="%(message)s", handlers=[RichHandler(console=err_console)], force=True
+    )
     # TensorFlow's C++ logging floods the terminal on import; keep it to errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -130,7 +140,9 @@ class _RichProgress:
 
     def advance(self, n: int = 1, **info: Any) -> None:
         shown = "  ".join(
-            f"{k} {v:.4f}" for k, v in info.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")
+            f"{k} {v:.4f}"
+            for k, v in info.items()
+            if k in ("loss", "accuracy", "val_loss", "val_accuracy")
         )
         self._progress.update(self._task, advance=n, info=shown)
 
@@ -170,11 +182,18 @@ def _summary_table(result: Any, lang: str) -> Table:
     t = translator(lang)
     table = Table(title=t["results"], show_lines=False)
     for col in ("model", "epochs", "learning rate", "train", "test", "chapter", "matched"):
-        label = {"train": f"{t['accuracy']} {t['train']}", "test": f"{t['accuracy']} {t['test']}"}.get(col, t.get(col, col))
+        label = {
+            "train": f"{t['accuracy']} {t['train']}",
+            "test": f"{t['accuracy']} {t['test']}",
+        }.get(col, t.get(col, col))
         table.add_column(label, justify="left" if col == "model" else "right")
     for run in result.runs:
         checks = [e["passed"] for e in run.expectations]
-        matched = "–" if not checks or None in checks else ("[green]" + t["yes"] if all(checks) else "[red]" + t["no"])
+        matched = (
+            "–"
+            if not checks or None in checks
+            else ("[green]" + t["yes"] if all(checks) else "[red]" + t["no"])
+        )
         ref = run.spec.reference
         table.add_row(
             run.name,
@@ -205,7 +224,9 @@ def labs_command() -> None:
     console.print(table)
 
 
-def _run_file(experiments: Any, *, name: str, backend: str, quick: bool, lang: str, output: Path) -> None:
+def _run_file(
+    experiments: Any, *, name: str, backend: str, quick: bool, lang: str, output: Path
+) -> None:
     with _user_errors():
         _check_lang(lang)
         types = tuple(t for e in experiments.experiments for t in e.model.layer_types())
@@ -224,7 +245,9 @@ def _run_file(experiments: Any, *, name: str, backend: str, quick: bool, lang: s
             )
         if not state.quiet:
             console.print(_summary_table(result, lang))
-            console.print(f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s.")
+            console.print(
+                f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s."
+            )
         console.print(f"Report: {result.report}")
 
 
@@ -271,7 +294,8 @@ def _select(experiments: Any, names: list[str] | None) -> Any:
     for n in names:
         if n not in experiments.names():
             raise SpecError(
-                f"{experiments.source}: no experiment named {n!r}.{did_you_mean(n, experiments.names())} "
+                f"{experiments.source}: no experiment named {n!r}."
+                f"{did_you_mean(n, experiments.names())} "
                 f"Experiments: {', '.join(experiments.names())}."
             )
     chosen = tuple(e for e in experiments.experiments if e.name in names)
@@ -281,7 +305,10 @@ def _select(experiments: Any, names: list[str] | None) -> Any:
 @app.command("lr-find")
 def lr_find_command(
     spec: Annotated[Path, typer.Argument(help="TOML experiment file.")],
-    experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Which experiment (default: the first).")] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option("--experiment", "-e", help="Which experiment (default: the first)."),
+    ] = None,
     start_lr: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
     end_lr: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option(help="Number of steps (batches).")] = 100,
@@ -343,4 +370,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -99,7 +99,7 @@ class LayerSpec(_Typed):
     """
 
 
-def Layer(type: str, /, **args: Any) -> LayerSpec:  # noqa: N802 - reads like a constructor
+def Layer(type: str, /, **args: Any) -> LayerSpec:
     """Shorthand: ``Layer("Dense", units=4, activation="relu")``."""
     return LayerSpec(type=type, args=args)
 
@@ -415,17 +415,13 @@ def spec_error_from_validation(
             lines.append(f"{path}: required key is missing.")
         else:
             key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
-            lines.append(
-                f"{path or '(top level)'}: {msg}. Received: {key}={err.get('input')!r}."
-            )
+            lines.append(f"{path or '(top level)'}: {msg}. Received: {key}={err.get('input')!r}.")
     first, *rest = lines
     more = f" (and {len(rest)} more: {'; '.join(rest)})" if rest else ""
     return SpecError(f"{source}: {first}{more}")
 
 
-def parse_experiments(
-    document: Mapping[str, Any], *, source: str = "<python>"
-) -> ExperimentFile:
+def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") -> ExperimentFile:
     """Validate a parsed TOML document (a dict) into an :class:`ExperimentFile`.
 
     Raises:
@@ -451,9 +447,7 @@ def parse_experiments(
         defaults = doc.get("defaults", {})
         if not isinstance(defaults, Mapping):
             raise SpecError(f"{source}: `defaults` must be a table. Received: {defaults!r}.")
-        items = [
-            deep_merge(defaults, e) if isinstance(e, Mapping) else e for e in raw
-        ]
+        items = [deep_merge(defaults, e) if isinstance(e, Mapping) else e for e in raw]
         title, description = doc.get("title", ""), doc.get("description", "")
     else:
         single = {k: v for k, v in doc.items()}
@@ -513,8 +507,9 @@ def load_experiments(path: str | Path) -> ExperimentFile:
     """
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"{path}: spec file not found. Check the path, or list labs with "
-                        "`neuralab labs`.")
+        raise SpecError(
+            f"{path}: spec file not found. Check the path, or list labs with `neuralab labs`."
+        )
     if path.is_dir():
         raise SpecError(f"{path}: is a directory; expected a TOML experiment file.")
     try:

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralab.data import Dataset, label_kind, load_dataset, make_circles, make_spirals, split_dataset
+from neuralab.data import (
+    Dataset,
+    label_kind,
+    load_dataset,
+    make_circles,
+    make_spirals,
+    split_dataset,
+)
 from neuralab.errors import DataError, SpecError
 
 
@@ -37,7 +44,9 @@ def test_split_fractions_and_shuffle_are_seeded():
 
 def test_split_leaving_nothing_to_train():
     data = make_circles(100)
-    with pytest.raises(DataError, match=r"`test_size` asks for 100 of 100 rows.*Received: test_size=100"):
+    with pytest.raises(
+        DataError, match=r"`test_size` asks for 100 of 100 rows.*Received: test_size=100"
+    ):
         split_dataset(data, test_size=100)
 
 
@@ -53,7 +62,9 @@ def test_nan_in_features_is_an_error_naming_row_and_column():
     x[3, 1] = np.nan
     x[4, 0] = np.inf
     data = Dataset(x=x, y=np.array([0, 1, 0, 1, 0]), name="mine")
-    with pytest.raises(DataError, match=r"2 NaN or infinite values in 2 rows \(first at row 3, column 1\)"):
+    with pytest.raises(
+        DataError, match=r"2 NaN or infinite values in 2 rows \(first at row 3, column 1\)"
+    ):
         data.check_finite()
 
 
@@ -63,22 +74,32 @@ def test_length_mismatch():
 
 
 def test_registry_unknown_dataset_lists_valid_names():
-    with pytest.raises(SpecError, match=r"`name` must be one of \{'blobs', 'circles', 'moons', 'spirals'\}\. Received: name='circle'\. Did you mean 'circles'\?"):
+    with pytest.raises(
+        SpecError,
+        match=r"`name` must be one of \{'blobs', 'circles', 'moons', 'spirals'\}\. Received: name='circle'\. Did you mean 'circles'\?",
+    ):
         load_dataset("circle")
 
 
 def test_registry_unknown_parameter():
-    with pytest.raises(SpecError, match=r"data.nosie: the 'circles' data set has no parameter 'nosie'. Did you mean 'noise'\?"):
+    with pytest.raises(
+        SpecError,
+        match=r"data.nosie: the 'circles' data set has no parameter 'nosie'. Did you mean 'noise'\?",
+    ):
         load_dataset("circles", {"nosie": 0.1})
 
 
 def test_registry_bad_value():
-    with pytest.raises(DataError, match=r"`n_samples` must be a positive integer. Received: n_samples=-5"):
+    with pytest.raises(
+        DataError, match=r"`n_samples` must be a positive integer. Received: n_samples=-5"
+    ):
         load_dataset("circles", {"n_samples": -5})
 
 
 def test_invalid_value_rejected_by_scikit_learn():
-    with pytest.raises(DataError, match="data: invalid value for the 'blobs' data set: The 'cluster_std'"):
+    with pytest.raises(
+        DataError, match="data: invalid value for the 'blobs' data set: The 'cluster_std'"
+    ):
         load_dataset("blobs", {"cluster_std": float("nan"), "n_samples": 30})
 
 
@@ -86,7 +107,9 @@ def test_loaded_data_with_nan_is_an_error(monkeypatch):
     def broken(n_samples: int = 10) -> Dataset:
         x = np.ones((n_samples, 2), dtype=np.float32)
         x[2, 0] = np.nan
-        return Dataset(x=x, y=np.zeros(n_samples, dtype=np.int64), name="broken", source="broken.csv")
+        return Dataset(
+            x=x, y=np.zeros(n_samples, dtype=np.int64), name="broken", source="broken.csv"
+        )
 
     from neuralab.data import registry
 

@@ -50,7 +50,9 @@ def test_conv_layers_with_toml_lists():
 
 
 def test_regularizer_shorthand():
-    model = _build(Layer("Dense", units=3, kernel_regularizer={"l2": 0.001}), Layer("Dense", units=1))
+    model = _build(
+        Layer("Dense", units=3, kernel_regularizer={"l2": 0.001}), Layer("Dense", units=1)
+    )
     reg = model.layers[0].kernel_regularizer
     assert type(reg).__name__ == "L2" and reg.l2 == pytest.approx(0.001)
 
@@ -61,18 +63,25 @@ def test_input_shape_on_first_layer_is_lifted():
 
 
 def test_preset_mlp():
-    model = build_model(ModelSpec(preset="mlp", preset_args={"hidden_units": [8, 8]}), input_shape=(2,))
+    model = build_model(
+        ModelSpec(preset="mlp", preset_args={"hidden_units": [8, 8]}), input_shape=(2,)
+    )
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense", "Dense"]
     assert count_params(model)["total"] == 24 + 72 + 9
 
 
 def test_unknown_layer_suggests_nearest():
-    with pytest.raises(SpecError, match=r"model.layers\[0\].type: unknown layer 'Dens'. Did you mean 'Dense'\?"):
+    with pytest.raises(
+        SpecError, match=r"model.layers\[0\].type: unknown layer 'Dens'. Did you mean 'Dense'\?"
+    ):
         _build(Layer("Dens", units=1))
 
 
 def test_wrong_layer_argument():
-    with pytest.raises(SpecError, match=r"model.layers\[1\].unit: Dense has no argument 'unit'. Did you mean 'units'\?"):
+    with pytest.raises(
+        SpecError,
+        match=r"model.layers\[1\].unit: Dense has no argument 'unit'. Did you mean 'units'\?",
+    ):
         _build(Layer("Dense", units=2), Layer("Dense", unit=1))
 
 
@@ -82,18 +91,27 @@ def test_invalid_layer_value_reports_keras_reason():
 
 
 def test_unknown_preset():
-    with pytest.raises(SpecError, match=r"`preset` must be one of \{'logistic_regression', 'mlp'\}. Received: preset='mpl'"):
+    with pytest.raises(
+        SpecError,
+        match=r"`preset` must be one of \{'logistic_regression', 'mlp'\}. Received: preset='mpl'",
+    ):
         build_model(ModelSpec(preset="mpl"), input_shape=(2,))
 
 
 def test_unknown_loss_optimizer_metric_callback():
-    with pytest.raises(SpecError, match="unknown loss 'binary_crosentropy'. Did you mean 'binary_crossentropy'"):
+    with pytest.raises(
+        SpecError, match="unknown loss 'binary_crosentropy'. Did you mean 'binary_crossentropy'"
+    ):
         build_loss(CompileSpec(loss="binary_crosentropy"))  # type: ignore[arg-type]
-    with pytest.raises(SpecError, match=r"unknown optimizer 'Adamm'. Did you mean 'Adam'\? Valid optimizers: .*SGD"):
+    with pytest.raises(
+        SpecError, match=r"unknown optimizer 'Adamm'. Did you mean 'Adam'\? Valid optimizers: .*SGD"
+    ):
         build_optimizer(CompileSpec(optimizer="Adamm"))  # type: ignore[arg-type]
     with pytest.raises(SpecError, match="unknown metric 'acuracy'. Did you mean 'accuracy'"):
         build_metrics(CompileSpec(metrics=("acuracy",)))
-    with pytest.raises(SpecError, match="unknown callback 'EarlyStoping'. Did you mean 'EarlyStopping'"):
+    with pytest.raises(
+        SpecError, match="unknown callback 'EarlyStoping'. Did you mean 'EarlyStopping'"
+    ):
         build_callback("EarlyStoping", {}, where="fit.callbacks[0]")
 
 

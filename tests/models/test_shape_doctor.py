@@ -25,24 +25,36 @@ IMAGES = Dataset(
 
 
 def test_healthy_binary_model_has_no_findings():
-    model = _model(Layer("Dense", units=4, activation="relu"), Layer("Dense", units=1, activation="sigmoid"), input_shape=(2,))
+    model = _model(
+        Layer("Dense", units=4, activation="relu"),
+        Layer("Dense", units=1, activation="sigmoid"),
+        input_shape=(2,),
+    )
     assert diagnose(model, make_circles(50), loss="binary_crossentropy") == []
 
 
 def test_images_into_dense_without_flatten():
     model = _model(Layer("Dense", units=3, activation="softmax"), input_shape=(8, 8))
-    with pytest.raises(ShapeError, match=r"samples are 2-D \(8, 8\).*without a Flatten.*Add \{type = \"Flatten\"\} before the first Dense"):
+    with pytest.raises(
+        ShapeError,
+        match=r"samples are 2-D \(8, 8\).*without a Flatten.*Add \{type = \"Flatten\"\} before the first Dense",
+    ):
         check_model_fits_data(model, IMAGES, loss="sparse_categorical_crossentropy")
 
 
 def test_flatten_fixes_it():
-    model = _model(Layer("Flatten"), Layer("Dense", units=3, activation="softmax"), input_shape=(8, 8))
+    model = _model(
+        Layer("Flatten"), Layer("Dense", units=3, activation="softmax"), input_shape=(8, 8)
+    )
     assert diagnose(model, IMAGES, loss="sparse_categorical_crossentropy") == []
 
 
 def test_three_classes_with_one_sigmoid_unit():
     model = _model(Layer("Dense", units=1, activation="sigmoid"), input_shape=(2,))
-    with pytest.raises(ShapeError, match=r"binary_crossentropy needs labels in \{0, 1\}.*3 values \(0, 1, 2\).*3 classes with a 1-unit output.*Dense\(3, activation='softmax'\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"binary_crossentropy needs labels in \{0, 1\}.*3 values \(0, 1, 2\).*3 classes with a 1-unit output.*Dense\(3, activation='softmax'\)",
+    ):
         check_model_fits_data(model, make_blobs(60, n_classes=3), loss="binary_crossentropy")
 
 
@@ -50,7 +62,10 @@ def test_onehot_labels_with_sparse_loss():
     blobs = make_blobs(60, n_classes=3)
     onehot = Dataset(x=blobs.x, y=np.eye(3)[blobs.y], name="onehot")
     model = _model(Layer("Dense", units=3, activation="softmax"), input_shape=(2,))
-    with pytest.raises(ShapeError, match="labels are one-hot \\(3 columns\\) but sparse_categorical_crossentropy expects class ids"):
+    with pytest.raises(
+        ShapeError,
+        match="labels are one-hot \\(3 columns\\) but sparse_categorical_crossentropy expects class ids",
+    ):
         check_model_fits_data(model, onehot, loss="sparse_categorical_crossentropy")
     # ... and the fix passes.
     assert diagnose(model, onehot, loss="categorical_crossentropy") == []
@@ -71,8 +86,12 @@ def test_binary_loss_with_labels_outside_01():
 
 def test_class_ids_beyond_output_width():
     model = _model(Layer("Dense", units=3, activation="softmax"), input_shape=(2,))
-    with pytest.raises(ShapeError, match=r"labels go up to class id 4 but the output layer has only 3 units"):
-        check_model_fits_data(model, make_blobs(50, n_classes=5), loss="sparse_categorical_crossentropy")
+    with pytest.raises(
+        ShapeError, match=r"labels go up to class id 4 but the output layer has only 3 units"
+    ):
+        check_model_fits_data(
+            model, make_blobs(50, n_classes=5), loss="sparse_categorical_crossentropy"
+        )
 
 
 def test_binary_labels_with_wide_output():
@@ -83,7 +102,10 @@ def test_binary_labels_with_wide_output():
 
 def test_input_shape_mismatch():
     model = _model(Layer("Dense", units=1, activation="sigmoid"), input_shape=(3,))
-    with pytest.raises(ShapeError, match=r"model expects samples of shape \(3,\) but the data's samples have shape \(2,\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"model expects samples of shape \(3,\) but the data's samples have shape \(2,\)",
+    ):
         check_model_fits_data(model, make_circles(20), loss="binary_crossentropy")
 
 
@@ -95,7 +117,9 @@ def test_softmax_on_one_unit():
 
 def test_linear_output_with_probability_loss_is_a_warning():
     # The chapter's models 1-6: legal, but why they learn nothing.
-    model = _model(Layer("Dense", units=4, activation="relu"), Layer("Dense", units=1), input_shape=(2,))
+    model = _model(
+        Layer("Dense", units=4, activation="relu"), Layer("Dense", units=1), input_shape=(2,)
+    )
     findings = check_model_fits_data(model, make_circles(20), loss="binary_crossentropy")
     assert _codes(findings) == ["binary_activation"]
     assert findings[0].severity == "warning"

@@ -11,7 +11,13 @@ from neuralab.training.schedules import EpochSchedule
 def test_chapter_schedule_by_hand():
     schedule = EpochSchedule("1e-4 * 10**(epoch/20)")
     # 1e-4 at epoch 0, 10x every 20 epochs: 1e-3 at 20, 1e-2 at 40, 1e-1 at 60.
-    for epoch, expected in [(0, 1e-4), (20, 1e-3), (40, 1e-2), (60, 1e-1), (10, 1e-4 * math.sqrt(10))]:
+    for epoch, expected in [
+        (0, 1e-4),
+        (20, 1e-3),
+        (40, 1e-2),
+        (60, 1e-1),
+        (10, 1e-4 * math.sqrt(10)),
+    ]:
         assert schedule(epoch) == pytest.approx(expected, rel=1e-12)
 
 

@@ -18,7 +18,9 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 }
 
 
-def load_dataset(name: str, params: Mapping[str, Any] | None = None, *, where: str = "data") -> Dataset:
+def load_dataset(
+    name: str, params: Mapping[str, Any] | None = None, *, where: str = "data"
+) -> Dataset:
     """Load the registered data set ``name`` with loader keyword arguments ``params``.
 
     Raises:

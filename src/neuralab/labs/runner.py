@@ -116,7 +116,12 @@ def run_experiment_file(
     lab_dir = RunDir.create(root, name).path
     (lab_dir / "status.json").unlink()  # a lab folder is described by lab.json instead
     record = _lab_record(
-        name, experiments, quick=quick, lang=lang, backend=keras.backend.backend(), reason=backend_reason
+        name,
+        experiments,
+        quick=quick,
+        lang=lang,
+        backend=keras.backend.backend(),
+        reason=backend_reason,
     )
     atomic_write_text(lab_dir / LAB_FILE, to_json(record))
     result = LabResult(name=name, path=lab_dir)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from neuralab.config import CompileSpec, LayerSpec, ModelSpec
+from neuralab.config import CompileSpec, LayerSpec, LossSpec, ModelSpec
 from neuralab.errors import SpecError, did_you_mean
 from neuralab.models.presets import preset_layers
 
@@ -45,13 +45,16 @@ def layer_classes() -> dict[str, type]:
 def _valid_args(cls: type) -> list[str]:
     names: list[str] = []
     for klass in cls.__mro__:
-        if "__init__" not in vars(klass):
+        init = vars(klass).get("__init__")
+        if init is None:
             continue
-        params = inspect.signature(klass.__init__).parameters.values()
+        params = inspect.signature(init).parameters.values()
         names.extend(
-            p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            p.name
+            for p in params
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         )
-        if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(klass.__init__).parameters.values()):
+        if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
             break
     return sorted(set(names) | set(_BASE_LAYER_ARGS))
 
@@ -115,7 +118,9 @@ def build_layer(spec: LayerSpec, *, where: str = "layer") -> keras.layers.Layer:
     try:
         return cls(**args)
     except (ValueError, TypeError) as exc:
-        raise SpecError(f"{where}: Keras rejected {spec.type}({_fmt_args(spec.args)}): {exc}") from None
+        raise SpecError(
+            f"{where}: Keras rejected {spec.type}({_fmt_args(spec.args)}): {exc}"
+        ) from None
 
 
 def _fmt_args(args: Mapping[str, Any]) -> str:
@@ -200,13 +205,18 @@ def build_loss(spec: CompileSpec, *, where: str = "compile") -> Any:
 
     name, args = spec.loss.type, spec.loss.args
     classes = _public_classes("losses", "Loss")
-    functions = sorted(n for n in dir(keras.losses) if n.islower() and not n.startswith("_")
-                       and n not in ("get", "serialize", "deserialize"))
+    functions = sorted(
+        n
+        for n in dir(keras.losses)
+        if n.islower() and not n.startswith("_") and n not in ("get", "serialize", "deserialize")
+    )
     if name in classes:
         try:
             return classes[name](**args)
         except (TypeError, ValueError) as exc:
-            raise SpecError(f"{where}.loss: Keras rejected {name}({_fmt_args(args)}): {exc}") from None
+            raise SpecError(
+                f"{where}.loss: Keras rejected {name}({_fmt_args(args)}): {exc}"
+            ) from None
     if name in functions and not args:
         return name
     if name in functions:
@@ -215,9 +225,7 @@ def build_loss(spec: CompileSpec, *, where: str = "compile") -> Any:
         camel = camel.replace("crossentropy", "Crossentropy")
         for cname in classes:
             if cname.lower() == camel.lower():
-                return build_loss(
-                    CompileSpec(loss={"type": cname, **args}), where=where  # type: ignore[arg-type]
-                )
+                return build_loss(CompileSpec(loss=LossSpec(type=cname, args=args)), where=where)
     valid = sorted(set(functions) | set(classes))
     raise SpecError(
         f"{where}.loss: unknown loss {name!r}.{did_you_mean(name, valid)} Valid losses: "
@@ -251,7 +259,9 @@ def build_optimizer(spec: CompileSpec, learning_rate: Any = None, *, where: str 
     try:
         return classes[key](**args)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"{where}.optimizer: Keras rejected {key}({_fmt_args(args)}): {exc}") from None
+        raise SpecError(
+            f"{where}.optimizer: Keras rejected {key}({_fmt_args(args)}): {exc}"
+        ) from None
 
 
 def build_schedule(value: Mapping[str, Any], *, where: str = "compile.learning_rate") -> Any:

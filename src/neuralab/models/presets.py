@@ -37,7 +37,9 @@ def mlp(
     return layers
 
 
-def logistic_regression(*, n_outputs: int = 1, output_activation: str = "sigmoid") -> list[LayerSpec]:
+def logistic_regression(
+    *, n_outputs: int = 1, output_activation: str = "sigmoid"
+) -> list[LayerSpec]:
     """One Dense layer: logistic (or softmax) regression."""
     return [Layer("Dense", units=int(n_outputs), activation=output_activation)]
 
@@ -48,7 +50,9 @@ PRESETS: dict[str, Callable[..., list[LayerSpec]]] = {
 }
 
 
-def preset_layers(name: str, args: Mapping[str, Any] | None = None, *, where: str = "model") -> list[LayerSpec]:
+def preset_layers(
+    name: str, args: Mapping[str, Any] | None = None, *, where: str = "model"
+) -> list[LayerSpec]:
     """Resolve a preset name and arguments into layers.
 
     Raises:

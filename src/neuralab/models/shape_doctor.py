@@ -22,8 +22,19 @@ Severity = Literal["error", "warning"]
 
 _BINARY_LOSSES = {"binary_crossentropy", "binary_focal_crossentropy", "bce"}
 _SPARSE_LOSSES = {"sparse_categorical_crossentropy"}
-_CATEGORICAL_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "kl_divergence"}
-_FLATTENERS = ("Flatten", "GlobalAveragePooling", "GlobalMaxPooling", "Reshape", "GlobalAvgPool", "GlobalMaxPool")
+_CATEGORICAL_LOSSES = {
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "kl_divergence",
+}
+_FLATTENERS = (
+    "Flatten",
+    "GlobalAveragePooling",
+    "GlobalMaxPooling",
+    "Reshape",
+    "GlobalAvgPool",
+    "GlobalMaxPool",
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ def diagnose(model: keras.Model, data: Dataset, *, loss: Any) -> list[Finding]:
                     f"the samples are {len(sample_shape)}-D {sample_shape} (images or "
                     "sequences) but they reach a Dense layer without a Flatten: Dense acts "
                     "only on the last axis, so the model would make one prediction per row "
-                    "instead of one per sample. Add {type = \"Flatten\"} before the first Dense.",
+                    'instead of one per sample. Add {type = "Flatten"} before the first Dense.',
                 )
             )
             return findings
@@ -146,7 +157,7 @@ def diagnose(model: keras.Model, data: Dataset, *, loss: Any) -> list[Finding]:
         )
 
     if name in _BINARY_LOSSES:
-        if kind in ("int",) or n_classes > 2 and kind != "multilabel":
+        if kind in ("int",) or (n_classes > 2 and kind != "multilabel"):
             values = np.unique(data.class_ids())
             findings.append(
                 Finding(
@@ -270,7 +281,9 @@ def _preview(values: np.ndarray, n: int = 5) -> str:
     return shown + (", ..." if len(values) > n else "")
 
 
-def check_model_fits_data(model: keras.Model, data: Dataset, *, loss: Any, where: str = "") -> list[Finding]:
+def check_model_fits_data(
+    model: keras.Model, data: Dataset, *, loss: Any, where: str = ""
+) -> list[Finding]:
     """Run :func:`diagnose`; raise :class:`ShapeError` on the first error, return warnings."""
     findings = diagnose(model, data, loss=loss)
     errors = [f for f in findings if f.severity == "error"]

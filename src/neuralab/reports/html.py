@@ -96,20 +96,27 @@ def render_run_report(record: dict[str, Any], *, lang: str = "en") -> str:
     if len(history):
         tail = history.tail(HISTORY_ROWS)
         columns = [str(c) for c in tail.columns]
-        rows = [[int(idx), *[float(v) for v in row]] for idx, row in zip(tail.index, tail.to_numpy(), strict=True)]
-    return _environment().get_template("run.html").render(
-        lang=lang,
-        t=t,
-        run=record,
-        images=_images(Path(record["path"])),
-        history_columns=columns,
-        history_rows=rows,
-        summary=record["summary"],
-        spec_json=json.dumps(record["spec"], indent=2, ensure_ascii=False),
-        env_json=json.dumps(record["env"], indent=2, ensure_ascii=False),
-        page_title=f"{record.get('title') or record['name']} · neuralab",
-        version=_version(),
-        generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        rows = [
+            [int(idx), *[float(v) for v in row]]
+            for idx, row in zip(tail.index, tail.to_numpy(), strict=True)
+        ]
+    return (
+        _environment()
+        .get_template("run.html")
+        .render(
+            lang=lang,
+            t=t,
+            run=record,
+            images=_images(Path(record["path"])),
+            history_columns=columns,
+            history_rows=rows,
+            summary=record["summary"],
+            spec_json=json.dumps(record["spec"], indent=2, ensure_ascii=False),
+            env_json=json.dumps(record["env"], indent=2, ensure_ascii=False),
+            page_title=f"{record.get('title') or record['name']} · neuralab",
+            version=_version(),
+            generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
     )
 
 
@@ -161,16 +168,20 @@ def render_lab_report(lab: dict[str, Any], *, lang: str = "en") -> str:
 
     t = translator(lang)
     env = lab["runs"][0]["env"] if lab["runs"] else {}
-    return _environment().get_template("lab.html").render(
-        lang=lang,
-        t=t,
-        lab=lab,
-        runs=lab["runs"],
-        narrative=lab_narrative(lab.get("lab", ""), lang),
-        env_json=json.dumps(env, indent=2, ensure_ascii=False),
-        page_title=f"{lab.get('title', '')} · neuralab",
-        version=_version(),
-        generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    return (
+        _environment()
+        .get_template("lab.html")
+        .render(
+            lang=lang,
+            t=t,
+            lab=lab,
+            runs=lab["runs"],
+            narrative=lab_narrative(lab.get("lab", ""), lang),
+            env_json=json.dumps(env, indent=2, ensure_ascii=False),
+            page_title=f"{lab.get('title', '')} · neuralab",
+            version=_version(),
+            generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
     )
 
 

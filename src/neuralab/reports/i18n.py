@@ -36,7 +36,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no",
         "not checked": "not checked",
-        "quick note": "Quick run: epochs were capped, so results are not comparable to the chapter.",
+        "quick note": "Quick run: epochs were capped, so results are not comparable to the "
+        "chapter.",
         "decision boundary": "Decision boundary",
         "learning curves": "Learning curves",
         "lr range test": "Learning-rate range test",

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuralab.training.lr_finder import LRFinderResult, find_learning_rate
+
 from neuralab.config import ExperimentSpec
 from neuralab.runs.environment import environment_info
 from neuralab.runs.store import RunDir
-from neuralab.training.lr_finder import LRFinderResult, find_learning_rate
 
 
 @dataclass(repr=False)
@@ -48,9 +49,9 @@ def run_lr_find(
     suggestions) and ``plots/lr_find.png`` (suggestions marked).
     """
     import keras
-
     from neuralab.analysis.figures import save_figure
     from neuralab.analysis.lr_plot import LRRangeDisplay
+
     from neuralab.reports.i18n import translator
     from neuralab.runs.runner import prepare_experiment
 
@@ -71,7 +72,9 @@ def run_lr_find(
     run.write_json("spec.json", spec.to_dict())
     run.write_json(
         "env.json",
-        environment_info(backend=keras.backend.backend(), backend_reason=backend_reason, seed=spec.seed),
+        environment_info(
+            backend=keras.backend.backend(), backend_reason=backend_reason, seed=spec.seed
+        ),
     )
     t = translator(lang)
     display = LRRangeDisplay.from_range_test(

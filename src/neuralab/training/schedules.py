@@ -120,9 +120,7 @@ class EpochSchedule:
                     f"`lr_schedule` may only contain numbers. Received: "
                     f"lr_schedule={self.expression!r}."
                 )
-            if not isinstance(
-                child, (*allowed, *_BINARY_NODES, *_UNARY_NODES, *_COMPARE_NODES)
-            ):
+            if not isinstance(child, (*allowed, *_BINARY_NODES, *_UNARY_NODES, *_COMPARE_NODES)):
                 raise SpecError(
                     f"`lr_schedule` may only contain arithmetic ({type(child).__name__} "
                     f"is not allowed). Received: lr_schedule={self.expression!r}."

@@ -164,9 +164,12 @@ def train(
     recorder = _make_recorder(on_epoch_end)
     all_callbacks: list[Any] = list(callbacks)
     if lr_schedule is not None:
-        schedule = lr_schedule if isinstance(lr_schedule, EpochSchedule) else EpochSchedule(lr_schedule)
+        schedule = (
+            lr_schedule if isinstance(lr_schedule, EpochSchedule) else EpochSchedule(lr_schedule)
+        )
         all_callbacks.insert(0, _lr_callback(schedule))
-    all_callbacks.append(recorder)
+    # First, so an epoch is recorded even if a later callback interrupts training.
+    all_callbacks.insert(0, recorder)
     interrupted = False
     start = time.perf_counter()
     try:

@@ -1,0 +1,77 @@
+"""The circles lab reproduces the chapter (full run) and has every part of its report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neuralab.labs import load_lab_spec, run_lab
+
+CHAPTER_MODELS = [f"model_{i}" for i in range(1, 11)]
+
+
+def test_lab_file_has_the_chapters_models():
+    spec = load_lab_spec("circles")
+    assert spec.names() == CHAPTER_MODELS
+    m1 = spec["model_1"]
+    assert m1.fit.epochs == 205 and m1.compile.optimizer.type == "SGD"
+    assert spec["model_8"].compile.learning_rate == 0.01 and spec["model_8"].fit.epochs == 25
+    assert spec["model_9"].fit.lr_schedule == "1e-4 * 10**(epoch/20)"
+    assert spec["model_10"].compile.learning_rate == "suggested:model_9"
+    assert spec["model_3"].model.layers is not None
+    assert [layer.args["units"] for layer in spec["model_3"].model.layers] == [100, 10, 1]
+    for name in CHAPTER_MODELS:
+        data = spec[name].data
+        assert (
+            data.params == {"n_samples": 1000, "noise": 0.03, "seed": 42} and data.test_size == 200
+        )
+
+
+@pytest.fixture(scope="module")
+def full_lab(tmp_path_factory):
+    return run_lab("circles", output=tmp_path_factory.mktemp("runs"))
+
+
+def test_full_lab_reproduces_the_chapter(full_lab):
+    acc = {r.name: (r.metric("train"), r.metric("test")) for r in full_lab.runs}
+    for i in range(1, 7):
+        assert 0.4 <= acc[f"model_{i}"][0] <= 0.6, (i, acc[f"model_{i}"])
+    assert acc["model_7"][0] >= 0.98
+    assert acc["model_8"][1] >= 0.98
+    assert acc["model_10"][1] >= 0.98
+    for run in full_lab.runs:
+        assert all(e["passed"] for e in run.expectations), (run.name, run.expectations)
+
+
+def test_model_10_uses_the_range_tests_suggestion(full_lab):
+    suggestion = full_lab["model_9"].lr_test["suggestions"]["minimum/10"]
+    assert full_lab["model_10"].learning_rate == pytest.approx(suggestion)
+    lrs = full_lab["model_9"].training.history["learning_rate"].to_numpy()
+    assert lrs[0] == pytest.approx(1e-4) and lrs[20] == pytest.approx(1e-3) and len(lrs) == 100
+
+
+def test_full_lab_report(full_lab):
+    html = full_lab.report.read_text()
+    for name in CHAPTER_MODELS:
+        assert f'id="{name}"' in html
+    assert (
+        html.count("data:image/png;base64,") >= 10 * 2 + 1
+    )  # boundary + curves per model, LR test
+    assert "Learning-rate range test" in html and "minimum/10" in html
+    lab = json.loads((full_lab.path / "lab.json").read_text())
+    assert lab["status"] == "complete" and lab["backend"] == "jax"
+    for name in CHAPTER_MODELS:
+        assert (
+            json.loads((full_lab.path / name / "status.json").read_text())["status"] == "complete"
+        )
+
+
+def test_quick_lab_in_portuguese(tmp_path):
+    lab = run_lab("circles", output=tmp_path, quick=True, lang="pt")
+    assert [r.training.epochs_run for r in lab.runs] == [5] * 10
+    html = lab.report.read_text()
+    for word in ("Treino", "Teste", "Perda", "Acurácia", "Taxa de aprendizado", "Execução rápida"):
+        assert word in html, word
+    # Quick runs do not claim to match the chapter.
+    assert all(e["passed"] is None for r in lab.runs for e in r.expectations)
