@@ -56,3 +56,8 @@ model.layers = [
 @pytest.fixture
 def tiny_spec(write_toml):  # type: ignore[no-untyped-def]
     return write_toml(TINY_SPEC)
+
+
+@pytest.fixture
+def tiny_spec_text() -> str:
+    return TINY_SPEC

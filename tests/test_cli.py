@@ -104,10 +104,10 @@ def test_malformed_toml(write_toml):
     _assert_user_error(_invoke("run", str(path)), "malformed TOML", "line 1")
 
 
-def test_unknown_layer_writes_nothing(write_toml, tmp_path):
-    from conftest import TINY_SPEC
-
-    path = write_toml(TINY_SPEC.replace('type = "Dense", units = 4', 'type = "Dence", units = 4'))
+def test_unknown_layer_writes_nothing(write_toml, tmp_path, tiny_spec_text):
+    path = write_toml(
+        tiny_spec_text.replace('type = "Dense", units = 4', 'type = "Dence", units = 4')
+    )
     out = tmp_path / "runs"
     result = _invoke("run", str(path), "-o", str(out))
     _assert_user_error(
@@ -187,5 +187,10 @@ def test_lr_find_writes_suggestions(tiny_spec, tmp_path):
     assert result.exit_code == 0, result.output
     found = json.loads((_only_dir(out) / "lr_find.json").read_text())
     assert set(found["suggestions"]) == {"minimum/10", "steepest", "valley"}
-    assert all(1e-7 <= v <= 10 for v in found["suggestions"].values())
+    rates = found["learning_rates"]
+    assert len(rates) == found["n_steps"] <= 30 and rates[0] == pytest.approx(1e-7)
+    # Each suggestion is a rate that was tried (minimum/10: one tenth of one).
+    assert min(abs(r - 10 * found["suggestions"]["minimum/10"]) / r for r in rates) < 1e-9
+    for key in ("steepest", "valley"):
+        assert min(abs(r - found["suggestions"][key]) / r for r in rates) < 1e-9
     assert (_only_dir(out) / "plots" / "lr_find.png").exists()

@@ -27,7 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Inspect data sets.", no_args_is_help=True)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -172,6 +171,11 @@ def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
         yield lambda name: _RichProgress(progress)
 
 
+def _say(text: str) -> None:
+    """A line that must stay whole (paths): no wrapping, no highlighting."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -248,7 +252,7 @@ def _run_file(
             console.print(
                 f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s."
             )
-        console.print(f"Report: {result.report}")
+        _say(f"Report: {result.report}")
 
 
 @app.command("lab")
@@ -346,8 +350,8 @@ def lr_find_command(
             console.print(table)
             if result.finder.stopped_early:
                 console.print(f"Stopped after {result.finder.n_steps} steps: the loss diverged.")
-        console.print(f"Plot: {result.plot}")
-        console.print(f"Suggestions: {result.json}")
+        _say(f"Plot: {result.plot}")
+        _say(f"Suggestions: {result.json}")
 
 
 @app.command("report")
@@ -361,7 +365,7 @@ def report_command(
         from neuralab.reports.html import write_report
 
         path = write_report(run_dir, lang=lang)
-        console.print(f"Report: {path}")
+        _say(f"Report: {path}")
 
 
 def main() -> None:

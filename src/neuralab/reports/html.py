@@ -186,14 +186,12 @@ def render_lab_report(lab: dict[str, Any], *, lang: str = "en") -> str:
 
 
 def write_lab_report(path: str | Path, *, lang: str = "en") -> Path:
-    """Redraw every experiment's figures and write the lab's ``report.html``."""
-    from neuralab.reports.figures import render_run_figures
-
+    """Redraw every experiment's figures, write its report, then the lab's ``report.html``."""
     path = Path(path)
     lab = json.loads((path / LAB_FILE).read_text(encoding="utf-8"))
     for name in lab.get("experiments", []):
         if (path / name / "status.json").exists():
-            render_run_figures(path / name, lang=lang)
+            write_run_report(path / name, lang=lang)
     html = render_lab_report(load_lab(path), lang=lang)
     return atomic_write_text(path / "report.html", html)
 

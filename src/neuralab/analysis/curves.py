@@ -1,0 +1,122 @@
+"""Learning curves from a Keras history (the chapters' ``pd.DataFrame(history.history).plot()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from neuralab.analysis.figures import _pyplot
+
+_LR_KEYS = ("learning_rate", "lr")
+
+
+def _family(column: str) -> str:
+    return column[4:] if column.startswith("val_") else column
+
+
+class LearningCurvesDisplay:
+    """One panel per metric (loss, accuracy, ...): train solid, validation dashed.
+
+    A ``learning_rate`` (or ``lr``) column gets its own panel on a log axis.
+
+    Args:
+        history: Per-epoch values by name (``loss``, ``val_loss``, ``accuracy``, ...).
+        title: Figure title.
+        metrics: Metric families to show (default: all, loss first).
+
+    Example:
+        >>> LearningCurvesDisplay.from_history(result.history).plot().figure_
+    """
+
+    def __init__(
+        self,
+        history: Mapping[str, Sequence[float]],
+        *,
+        title: str = "",
+        metrics: Sequence[str] | None = None,
+    ) -> None:
+        self.history = {str(k): np.asarray(v, dtype=np.float64) for k, v in history.items()}
+        families: list[str] = []
+        for column in self.history:
+            fam = _family(column)
+            if fam not in families and fam not in _LR_KEYS and fam != "epoch":
+                families.append(fam)
+        if "loss" in families:
+            families.remove("loss")
+            families.insert(0, "loss")
+        self.metrics = list(metrics) if metrics is not None else families
+        self.title = title
+
+    @classmethod
+    def from_history(
+        cls, history: Any, *, title: str = "", metrics: Sequence[str] | None = None
+    ) -> LearningCurvesDisplay:
+        """From a DataFrame, a ``keras.callbacks.History`` or a dict of lists."""
+        if hasattr(history, "history") and isinstance(history.history, dict):
+            history = history.history
+        if hasattr(history, "to_dict") and hasattr(history, "columns"):
+            history = {c: history[c].to_numpy() for c in history.columns}
+        return cls(history, title=title, metrics=metrics)
+
+    def plot(
+        self, axes: Any = None, *, xlabel: str = "epoch", labels: Mapping[str, str] | None = None
+    ) -> LearningCurvesDisplay:
+        """Draw the panels.
+
+        Args:
+            axes: A sequence of matplotlib axes, one per panel (created if None).
+            xlabel: X axis label.
+            labels: Display text for english words ("loss", "accuracy", "learning rate",
+                "train", "validation"), e.g. Portuguese.
+        """
+        plt = _pyplot()
+        words = dict(labels or {})
+
+        def say(word: str) -> str:
+            return words.get(word, word)
+
+        lr_key = next((k for k in _LR_KEYS if k in self.history), None)
+        n_panels = len(self.metrics) + (1 if lr_key else 0)
+        if axes is None:
+            fig, ax_grid = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4), squeeze=False)
+            axes = list(ax_grid[0])
+        else:
+            axes = list(np.ravel(axes))
+            fig = axes[0].figure
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, (ax, fam) in enumerate(zip(axes, self.metrics, strict=False)):
+            color = colors[i % len(colors)]
+            for key, style, who in ((fam, "-", "train"), (f"val_{fam}", "--", "validation")):
+                if key in self.history:
+                    values = self.history[key]
+                    ax.plot(
+                        np.arange(1, len(values) + 1),
+                        values,
+                        style,
+                        color=color,
+                        label=say(who),
+                        linewidth=1.8,
+                    )
+            ax.set_title(say(fam).capitalize() if fam in words else fam)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(say(fam))
+            ax.grid(True, alpha=0.3)
+            ax.legend()
+        if lr_key:
+            ax = axes[len(self.metrics)]
+            values = self.history[lr_key]
+            ax.plot(np.arange(1, len(values) + 1), values, color="0.3", label=say("learning rate"))
+            ax.set_yscale("log")
+            ax.set_title(say("learning rate"))
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(say("learning rate"))
+            ax.grid(True, alpha=0.3, which="both")
+            ax.legend()
+        if self.title:
+            fig.suptitle(self.title)
+        fig.tight_layout()
+        self.axes_ = axes[:n_panels]
+        self.figure_ = fig
+        return self

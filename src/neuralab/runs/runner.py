@@ -1,0 +1,431 @@
+"""Running one experiment spec end to end: validate, train, evaluate, store, report.
+
+Everything that can be checked is checked before the run directory is created, so a bad
+spec leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neuralab.config import SUGGESTED_PREFIX, ExperimentSpec, ScheduleSpec
+from neuralab.data.dataset import Dataset, Splits, split_dataset
+from neuralab.data.registry import load_dataset
+from neuralab.errors import SpecError
+from neuralab.models.shape_doctor import Finding, check_model_fits_data
+from neuralab.runs.environment import environment_info
+from neuralab.runs.store import RunDir
+from neuralab.training.progress import ProgressHook, SilentProgress
+from neuralab.training.seeding import set_random_seed
+from neuralab.training.trainer import TrainingResult, train
+
+if TYPE_CHECKING:
+    import keras
+
+logger = logging.getLogger(__name__)
+
+QUICK_EPOCHS = 5
+HISTORY_FLUSH_SECONDS = 2.0
+DEFAULT_SUGGESTION = "minimum/10"
+
+
+@dataclass(repr=False)
+class PreparedExperiment:
+    """A validated experiment, ready to train: data split, model built and compiled."""
+
+    spec: ExperimentSpec
+    splits: Splits
+    model: keras.Model
+    loss: Any
+    learning_rate: Any
+    findings: list[Finding]
+    validation: tuple[str, Dataset] | None
+    callbacks: list[Any]
+    epochs: int
+
+    def __repr__(self) -> str:
+        return f"PreparedExperiment({self.spec.name!r}, {self.splits!r}, epochs={self.epochs})"
+
+
+@dataclass(repr=False)
+class RunResult:
+    """A finished (or interrupted) run."""
+
+    name: str
+    path: Path
+    spec: ExperimentSpec
+    training: TrainingResult
+    metrics: dict[str, dict[str, float]]
+    params: dict[str, int]
+    findings: list[Finding]
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+    lr_test: dict[str, Any] | None = None
+    learning_rate: float | None = None
+    model: Any = None
+    splits: Splits | None = None
+
+    @property
+    def status(self) -> str:
+        return "incomplete" if self.training.interrupted else "complete"
+
+    def metric(self, split: str, name: str = "accuracy") -> float | None:
+        value = self.metrics.get(split, {}).get(name)
+        return None if value is None else float(value)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{split}_accuracy={vals['accuracy']:.3f}"
+            for split, vals in self.metrics.items()
+            if "accuracy" in vals
+        )
+        return f"RunResult({self.name!r}, {shown}, path={str(self.path)!r})"
+
+
+def _resolve_learning_rate(
+    spec: ExperimentSpec, suggestions: Mapping[str, Mapping[str, float]], where: str
+) -> Any:
+    from neuralab.models.builder import build_schedule
+
+    lr = spec.compile.learning_rate
+    if isinstance(lr, ScheduleSpec):
+        return build_schedule(lr.to_dict(), where=f"{where}.compile.learning_rate")
+    if isinstance(lr, str):
+        target, _, method = lr[len(SUGGESTED_PREFIX) :].partition(":")
+        method = method or DEFAULT_SUGGESTION
+        found = suggestions.get(target)
+        if found is None:
+            raise SpecError(
+                f"{where}.compile.learning_rate: {lr!r} needs the learning-rate range test of "
+                f"experiment {target!r} to run first (in the same file, earlier)."
+            )
+        if method not in found:
+            raise SpecError(
+                f"{where}.compile.learning_rate: unknown suggestion {method!r}. Available: "
+                f"{', '.join(sorted(found))}."
+            )
+        return float(found[method])
+    return lr
+
+
+def prepare_experiment(
+    spec: ExperimentSpec,
+    *,
+    suggestions: Mapping[str, Mapping[str, float]] | None = None,
+    data: Dataset | None = None,
+    quick: bool = False,
+    where: str = "",
+) -> PreparedExperiment:
+    """Load data, build and compile the model, and run the shape doctor; nothing trains.
+
+    Args:
+        spec: The experiment.
+        suggestions: Learning-rate suggestions of earlier range tests, by experiment name.
+        data: Use this data set instead of loading ``spec.data``.
+        quick: Cap epochs at ``QUICK_EPOCHS`` (for tests and smoke runs).
+        where: Prefix for error messages (file and experiment).
+
+    Raises:
+        SpecError, DataError, ShapeError: with the key path and the fix.
+    """
+
+    from neuralab.models.builder import (
+        build_callback,
+        build_loss,
+        build_metrics,
+        build_model,
+        build_optimizer,
+    )
+
+    where = where or f"experiment {spec.name!r}"
+    dataset = (
+        data
+        if data is not None
+        else load_dataset(spec.data.name, spec.data.params, where=f"{where}.data")
+    )
+    dataset.check_finite()
+    if spec.data.class_names is not None:
+        if len(spec.data.class_names) != dataset.n_classes:
+            raise SpecError(
+                f"{where}.data.class_names: {len(spec.data.class_names)} names given for "
+                f"{dataset.n_classes} classes. Received: class_names={list(spec.data.class_names)}."
+            )
+        from dataclasses import replace
+
+        dataset = replace(dataset, class_names=spec.data.class_names)
+    splits = split_dataset(
+        dataset,
+        test_size=spec.data.test_size,
+        validation_size=spec.data.validation_size,
+        shuffle=spec.data.shuffle,
+        seed=spec.seed,
+    )
+    # Seed before building: weight initialisation draws from Keras's global seed.
+    set_random_seed(spec.seed)
+    model = build_model(
+        spec.model, input_shape=splits.train.sample_shape, name=spec.name, where=f"{where}.model"
+    )
+    loss = build_loss(spec.compile, where=f"{where}.compile")
+    learning_rate = _resolve_learning_rate(spec, suggestions or {}, where)
+    optimizer = build_optimizer(spec.compile, learning_rate, where=f"{where}.compile")
+    metrics = build_metrics(spec.compile, where=f"{where}.compile")
+    findings = check_model_fits_data(model, splits.train, loss=loss, where=where)
+    callbacks = [
+        build_callback(cb.type, cb.args, where=f"{where}.fit.callbacks[{i}]")
+        for i, cb in enumerate(spec.fit.callbacks)
+    ]
+    model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+    choice = spec.fit.validation
+    validation: tuple[str, Dataset] | None = None
+    if choice in ("auto", "validation") and splits.validation is not None:
+        validation = ("validation", splits.validation)
+    elif choice in ("auto", "test") and splits.test is not None:
+        validation = ("test", splits.test)
+    elif choice in ("validation", "test"):
+        raise SpecError(
+            f"{where}.fit.validation: {choice!r} needs a {choice} split; set "
+            f"data.{choice}_size, or use validation = 'auto'."
+        )
+    epochs = min(spec.fit.epochs, QUICK_EPOCHS) if quick else spec.fit.epochs
+    return PreparedExperiment(
+        spec=spec,
+        splits=splits,
+        model=model,
+        loss=loss,
+        learning_rate=learning_rate,
+        findings=findings,
+        validation=validation,
+        callbacks=callbacks,
+        epochs=epochs,
+    )
+
+
+def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name, part in splits.items():
+        values = model.evaluate(
+            part.x, part.y, batch_size=max(batch_size, 1024), verbose=0, return_dict=True
+        )
+        out[name] = {k: float(v) for k, v in values.items()}
+    return out
+
+
+def check_expectations(
+    spec: ExperimentSpec, metrics: Mapping[str, Mapping[str, float]], *, quick: bool
+) -> list[dict[str, Any]]:
+    """Compare measured metrics with the spec's ``expect`` bands."""
+    results = []
+    for exp in spec.expect:
+        split, _, metric = exp.metric.partition("_")
+        value = metrics.get(split, {}).get(metric)
+        if value is None:
+            passed: bool | None = None
+        elif quick:
+            passed = None  # a quick run is too short for the band to mean anything
+        else:
+            passed = (exp.min is None or value >= exp.min) and (exp.max is None or value <= exp.max)
+        results.append(
+            {"metric": exp.metric, "min": exp.min, "max": exp.max, "value": value, "passed": passed}
+        )
+    return results
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    *,
+    output: str | Path = "runs",
+    run_dir: str | Path | None = None,
+    suggestions: Mapping[str, Mapping[str, float]] | None = None,
+    data: Dataset | None = None,
+    quick: bool = False,
+    lang: str = "en",
+    progress: ProgressHook | None = None,
+    backend_reason: str = "",
+    where: str = "",
+    write_report: bool = True,
+    callbacks: Sequence[Any] = (),
+) -> RunResult:
+    """Validate, train, evaluate and store one experiment.
+
+    Args:
+        spec: The experiment.
+        output: Parent folder; the run goes to ``output/<name>-<timestamp>/``.
+        run_dir: Exact folder instead (used by labs).
+        suggestions: Learning-rate suggestions of earlier range tests.
+        data: Use this data set instead of ``spec.data``.
+        quick: Cap epochs (smoke runs and tests).
+        lang: Report language, ``"en"`` or ``"pt"``.
+        progress: Progress hook (silent if None).
+        backend_reason: Why this backend was chosen (recorded in env.json).
+        where: Prefix for error messages.
+        write_report: Also write ``report.html``.
+        callbacks: Extra Keras callbacks (your own objects), after the spec's callbacks.
+
+    Returns:
+        The :class:`RunResult`. On Ctrl-C the run is saved with status ``incomplete`` and
+        ``KeyboardInterrupt`` is raised again.
+    """
+    import keras
+
+    from neuralab.models.builder import count_params, model_summary
+    from neuralab.runs.plots import write_run_plots
+
+    prepared = prepare_experiment(
+        spec, suggestions=suggestions, data=data, quick=quick, where=where
+    )
+    run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
+    model = prepared.model
+    for callback in prepared.callbacks:
+        if type(callback).__name__ == "TensorBoard" and "log_dir" not in _callback_args(
+            spec, "TensorBoard"
+        ):
+            callback.log_dir = str(run.path / "tensorboard")
+    run.write_json(
+        "spec.json", {**spec.to_dict(), "quick": quick, "epochs_run_cap": prepared.epochs}
+    )
+    params = count_params(model)
+    run.write_text("summary.txt", model_summary(model) + "\n")
+    run.write_json(
+        "env.json",
+        environment_info(
+            backend=keras.backend.backend(),
+            backend_reason=backend_reason,
+            seed=spec.seed,
+            trainer="fit",
+        ),
+    )
+    hook = progress or SilentProgress()
+    hook.start(spec.name, prepared.epochs)
+
+    rows: list[dict[str, float]] = []
+    last_write = [time.perf_counter()]
+
+    def on_epoch_end(epoch: int, logs: dict[str, float]) -> None:
+        hook.advance(1, **logs)
+        rows.append(logs)
+        # Keep history.csv current (at most every 2 s) so long runs can be watched.
+        now = time.perf_counter()
+        if now - last_write[0] >= HISTORY_FLUSH_SECONDS or len(rows) == 1:
+            _write_history(run, rows)
+            last_write[0] = now
+
+    validation = prepared.validation
+    start = time.perf_counter()
+    try:
+        result = train(
+            model,
+            prepared.splits.train.x,
+            prepared.splits.train.y,
+            epochs=prepared.epochs,
+            batch_size=spec.fit.batch_size,
+            validation_data=(validation[1].x, validation[1].y) if validation else None,
+            shuffle=spec.fit.shuffle,
+            lr_schedule=spec.fit.lr_schedule,
+            callbacks=[*prepared.callbacks, *callbacks],
+            on_epoch_end=on_epoch_end,
+        )
+    finally:
+        hook.finish()
+    if validation is not None and validation[0] == "test":
+        result.notes.append("validation curves use the test split (as in the chapter)")
+    run.write_text("history.csv", result.history.to_csv())
+    if result.interrupted:
+        run.set_status(
+            "incomplete",
+            reason="interrupted (Ctrl-C)",
+            epochs_run=result.epochs_run,
+            epochs_asked=prepared.epochs,
+        )
+        run.write_json("metrics.json", {"training": result.to_dict(), "params": params})
+        if write_report:
+            from neuralab.reports.html import write_run_report
+
+            write_run_report(run.path, lang=lang)
+        raise KeyboardInterrupt
+    metrics = _evaluate(model, prepared.splits, spec.fit.batch_size)
+    expectations = check_expectations(spec, metrics, quick=quick)
+    lr_test = None
+    if spec.fit.lr_range_test:
+        from neuralab.training.lr_finder import suggest_learning_rates
+
+        lrs = result.history["learning_rate"].to_numpy()
+        losses = result.history["loss"].to_numpy()
+        lr_test = {
+            "kind": "per-epoch",
+            "schedule": spec.fit.lr_schedule,
+            "learning_rates": lrs.tolist(),
+            "losses": losses.tolist(),
+            "suggestions": suggest_learning_rates(lrs, losses),
+        }
+        run.write_json("lr_test.json", lr_test)
+    run.save_model(model)
+    lr_value = prepared.learning_rate
+    record = {
+        "name": spec.name,
+        "title": spec.title,
+        "splits": {k: v.n_samples for k, v in prepared.splits.items()},
+        "data_source": prepared.splits.train.source,
+        "class_names": list(prepared.splits.train.class_names),
+        "validation_split": validation[0] if validation else None,
+        "metrics": metrics,
+        "params": params,
+        "training": result.to_dict(),
+        "total_time": round(time.perf_counter() - start, 3),
+        "learning_rate": lr_value if isinstance(lr_value, int | float) else None,
+        "expectations": expectations,
+        "reference": spec.reference.model_dump() if spec.reference else None,
+        "findings": [
+            {"severity": f.severity, "code": f.code, "message": f.message}
+            for f in prepared.findings
+        ],
+        "quick": quick,
+    }
+    run.write_json("metrics.json", record)
+    write_run_plots(run, model=model, splits=prepared.splits)
+    run.set_status("complete", epochs_run=result.epochs_run)
+    if write_report:
+        from neuralab.reports.html import write_run_report
+
+        write_run_report(run.path, lang=lang)
+    return RunResult(
+        name=spec.name,
+        path=run.path,
+        spec=spec,
+        training=result,
+        metrics=metrics,
+        params=params,
+        findings=prepared.findings,
+        expectations=expectations,
+        lr_test=lr_test,
+        learning_rate=float(lr_value)
+        if isinstance(lr_value, int | float) and math.isfinite(lr_value)
+        else None,
+        model=model,
+        splits=prepared.splits,
+    )
+
+
+def _write_history(run: RunDir, rows: list[dict[str, float]]) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+    run.write_text("history.csv", frame.to_csv())
+
+
+def _callback_args(spec: ExperimentSpec, type_name: str) -> dict[str, Any]:
+    for cb in spec.fit.callbacks:
+        if cb.type == type_name:
+            return dict(cb.args)
+    return {}
+
+
+def as_float_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)

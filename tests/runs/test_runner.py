@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuralab.config import ExperimentSpec, Layer, ModelSpec, load_experiments
+from neuralab.data import make_circles
+from neuralab.runs import run_experiment
+from neuralab.training.trainer import train
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+class _StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.stop_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.stop_epoch:
+            raise KeyboardInterrupt
+
+
+def _spec(**fit) -> ExperimentSpec:
+    return ExperimentSpec(
+        name="exp",
+        data={"name": "circles", "n_samples": 200, "test_size": 50},  # type: ignore[arg-type]
+        model=ModelSpec(
+            layers=(
+                Layer("Dense", units=4, activation="relu"),
+                Layer("Dense", units=1, activation="sigmoid"),
+            )
+        ),
+        fit={"epochs": 20, **fit},  # type: ignore[arg-type]
+    )
+
+
+def test_ctrl_c_leaves_a_readable_incomplete_run(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_spec(), output=tmp_path, callbacks=[_StopAt(3)])
+    (run,) = tmp_path.iterdir()
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "incomplete" and status["reason"] == "interrupted (Ctrl-C)"
+    assert status["epochs_run"] == 3
+    assert len(pd.read_csv(run / "history.csv", index_col=0)) == 3
+    html = (run / "report.html").read_text()
+    assert "Interrupted" in html and "incomplete" in html
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_sigint_to_the_cli_process(tmp_path, write_toml):
+    spec = write_toml(
+        """
+data = {name = "circles", n_samples = 400, test_size = 100}
+model.layers = [{type = "Dense", units = 4, activation = "relu"}, {type = "Dense", units = 1, activation = "sigmoid"}]
+fit.epochs = 100000
+""",
+        name="long.toml",
+    )
+    out = tmp_path / "runs"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = str(SRC)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuralab", "--quiet", "run", str(spec), "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the first epoch is written to history.csv, then Ctrl-C.
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*/long/history.csv")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr
+    run = next(out.glob("*/long"))
+    assert json.loads((run / "status.json").read_text())["status"] == "incomplete"
+    assert len(pd.read_csv(run / "history.csv", index_col=0)) >= 1
+    lab = json.loads((run.parent / "lab.json").read_text())
+    assert lab["status"] == "incomplete"
+    assert (run.parent / "report.html").exists()
+
+
+def test_train_accepts_any_keras_model():
+    data = make_circles(300, noise=0.03, seed=0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.02), metrics=["accuracy"]
+    )
+    result = train(model, data.x, data.y, epochs=30, validation_data=(data.x[:50], data.y[:50]))
+    assert result.epochs_run == 30 and result.backend == "jax"
+    assert result.history["accuracy"].iloc[-1] > 0.9
+    assert result.best_epoch == int(result.history["val_loss"].idxmin())
+
+
+def test_train_rejects_uncompiled_model():
+    from neuralab.errors import NeuralabError
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(NeuralabError, match="not compiled"):
+        train(model, np.zeros((4, 2)), np.zeros(4), epochs=1)
+
+
+def test_early_stopping_from_the_spec(tmp_path):
+    spec = _spec(
+        epochs=200,
+        callbacks=[
+            {"type": "EarlyStopping", "monitor": "val_loss", "patience": 2, "min_delta": 0.5}
+        ],
+    )
+    result = run_experiment(spec, output=tmp_path)
+    assert result.training.epochs_run < 200
+
+
+def test_per_epoch_schedule_is_recorded(tmp_path):
+    result = run_experiment(_spec(epochs=5, lr_schedule="1e-3 * 2**epoch"), output=tmp_path)
+    assert result.training.history["learning_rate"].tolist() == pytest.approx(
+        [1e-3, 2e-3, 4e-3, 8e-3, 16e-3]
+    )
+
+
+def test_expectations_are_checked(tmp_path, write_toml):
+    path = write_toml(
+        """
+data = {name = "circles", n_samples = 400, test_size = 100}
+model.layers = [{type = "Dense", units = 8, activation = "relu"}, {type = "Dense", units = 1, activation = "sigmoid"}]
+compile.learning_rate = 0.03
+fit.epochs = 40
+expect = [{metric = "test_accuracy", min = 0.95}, {metric = "train_accuracy", max = 0.5}]
+""",
+    )
+    spec = load_experiments(path).experiments[0]
+    result = run_experiment(spec, output=tmp_path / "runs")
+    assert [e["passed"] for e in result.expectations] == [True, False]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from neuralab.errors import RunError
+from neuralab.runs import RunDir, atomic_write_text
+
+
+def test_create_names_and_status(tmp_path):
+    run = RunDir.create(tmp_path, "exp", stamp="20260101-000000")
+    assert run.path.name == "exp-20260101-000000"
+    assert run.status["status"] == "incomplete"
+    again = RunDir.create(tmp_path, "exp", stamp="20260101-000000")
+    assert again.path.name == "exp-20260101-000000-2"
+    run.set_status("complete", epochs_run=3)
+    assert json.loads((run.path / "status.json").read_text())["epochs_run"] == 3
+
+
+def test_atomic_write_leaves_old_file_when_interrupted(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    atomic_write_text(target, "old")
+
+    def boom(src, dst):  # the rename never happens, as if the process died before it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_open_rejects_non_runs(tmp_path):
+    with pytest.raises(RunError, match="no such run directory"):
+        RunDir.open(tmp_path / "nope")
+    with pytest.raises(RunError, match="not a neuralab run directory"):
+        RunDir.open(tmp_path)
+
+
+def test_not_writable_output(tmp_path):
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    with pytest.raises(
+        RunError, match=r"output directory is not writable .*Choose another with --output DIR"
+    ):
+        RunDir.create(blocker / "runs", "x")
