@@ -33,11 +33,12 @@ def suggest_learning_rates(
     * ``steepest``: where the loss falls fastest per decade of rate (most negative
       ``d loss / d log10(rate)``, end points excluded);
     * ``valley``: fastai's valley: the longest stretch over which the loss keeps falling
-      (longest decreasing subsequence), taken 2/3 of the way down it.
+      (longest decreasing subsequence), taken about halfway down it (fastai's index rule).
 
     Args:
         learning_rates: Rates, increasing, shape ``(n,)``.
-        losses: Loss at each rate, shape ``(n,)``; NaN/inf points are dropped.
+        losses: Loss at each rate, shape ``(n,)``; NaN/inf points are dropped, and with
+            20 points or more the first 10% and the last 5 are left out (as fastai does).
 
     Returns:
         ``{"minimum/10": ..., "steepest": ..., "valley": ...}``.
@@ -59,6 +60,10 @@ def suggest_learning_rates(
             f"a learning-rate range test needs at least 3 finite losses to suggest a rate; "
             f"it has {len(lrs)}. Run more steps or epochs, or lower the start rate."
         )
+    if len(lrs) >= 20:
+        # As fastai: the first 10% (noisy, smoothing not settled) and last 5 points
+        # (diverging) are not candidates.
+        lrs, loss = lrs[len(lrs) // 10 : -5], loss[len(loss) // 10 : -5]
     minimum = float(lrs[int(np.argmin(loss))]) / 10.0
     slope = np.gradient(loss, np.log10(lrs))
     inner = slope[1:-1] if len(slope) > 3 else slope
@@ -67,16 +72,24 @@ def suggest_learning_rates(
 
 
 def _valley_index(loss: np.ndarray) -> int:
-    """Index 2/3 of the way along the longest decreasing subsequence of ``loss`` (fastai)."""
+    """fastai's valley point on the longest decreasing run of ``loss``.
+
+    As in fastai's ``valley``: the longest decreasing subsequence ending at ``end`` has
+    length L; the valley spans ``[end - L, end]`` and the pick is a third plus a sixth of
+    the way along it (``start + s + s // 2`` with ``s = (end - start) / 3``).
+    """
     n = len(loss)
     lengths = [1] * n
+    best_end = 0
     for i in range(1, n):
         for j in range(i):
             if loss[i] < loss[j] and lengths[i] < lengths[j] + 1:
                 lengths[i] = lengths[j] + 1
-    end = int(np.argmax(lengths))
-    start = end - lengths[end] + 1
-    return start + int(round((end - start) * 2 / 3))
+        if lengths[i] > lengths[best_end]:
+            best_end = i
+    start = max(best_end - lengths[best_end], 0)
+    section = (best_end - start) / 3
+    return min(start + int(section) + int(section / 2), n - 1)
 
 
 @dataclass(repr=False)
