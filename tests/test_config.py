@@ -222,3 +222,21 @@ def test_backend_value_checked(write_toml):
         SpecError, match="backend: Input should be 'auto', 'jax', 'tensorflow' or 'torch'"
     ):
         load_experiments(path)
+
+
+def test_suggested_rate_method_is_checked(write_toml):
+    path = write_toml(
+        BASE
+        + """fit.lr_schedule = "1e-4 * 10**(epoch/20)"
+fit.lr_range_test = true
+[[experiments]]
+name = "b"
+model.preset = "mlp"
+compile.learning_rate = "suggested:a:valey"
+"""
+    )
+    with pytest.raises(
+        SpecError,
+        match=r"unknown suggestion 'valey'.*minimum/10, steepest, valley. Received: learning_rate='suggested:a:valey'",
+    ):
+        load_experiments(path)

@@ -52,6 +52,14 @@ BackendOpt = Annotated[
 LangOpt = Annotated[str, typer.Option("--lang", help="Report language: en | pt.")]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for run directories.")]
 QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run.")]
+TrainerOpt = Annotated[
+    str,
+    typer.Option(
+        "--trainer",
+        help="auto | fused | fit (auto: one compiled program per epoch on JAX when possible, "
+        "else Keras model.fit).",
+    ),
+]
 
 
 @contextmanager
@@ -119,6 +127,14 @@ def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends:
             requested = explicit[0]
     choice = choose_backend(requested, layer_types=layer_types)
     return use_backend(choice)
+
+
+def _check_trainer(trainer: str) -> None:
+    from neuralab.errors import one_of
+    from neuralab.training.trainer import TRAINERS
+
+    if trainer not in TRAINERS:
+        raise NeuralabError(one_of("trainer", trainer, TRAINERS))
 
 
 def _check_lang(lang: str) -> None:
@@ -229,10 +245,18 @@ def labs_command() -> None:
 
 
 def _run_file(
-    experiments: Any, *, name: str, backend: str, quick: bool, lang: str, output: Path
+    experiments: Any,
+    *,
+    name: str,
+    backend: str,
+    quick: bool,
+    lang: str,
+    output: Path,
+    trainer: str = "auto",
 ) -> None:
     with _user_errors():
         _check_lang(lang)
+        _check_trainer(trainer)
         types = tuple(t for e in experiments.experiments for t in e.model.layer_types())
         choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
         from neuralab.labs.runner import run_experiment_file
@@ -246,6 +270,7 @@ def _run_file(
                 lang=lang,
                 progress=factory,
                 backend_reason=f"{choice.name}: {choice.reason}",
+                trainer=None if trainer == "auto" else trainer,
             )
         if not state.quiet:
             console.print(_summary_table(result, lang))
@@ -262,13 +287,22 @@ def lab_command(
     lang: LangOpt = "en",
     backend: BackendOpt = "auto",
     output: OutputOpt = Path("runs"),
+    trainer: TrainerOpt = "auto",
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
         from neuralab.labs.registry import load_lab_spec
 
         experiments = load_lab_spec(name)
-    _run_file(experiments, name=name, backend=backend, quick=quick, lang=lang, output=output)
+    _run_file(
+        experiments,
+        name=name,
+        backend=backend,
+        quick=quick,
+        lang=lang,
+        output=output,
+        trainer=trainer,
+    )
 
 
 @app.command("run")
@@ -281,13 +315,22 @@ def run_command(
     lang: LangOpt = "en",
     backend: BackendOpt = "auto",
     output: OutputOpt = Path("runs"),
+    trainer: TrainerOpt = "auto",
 ) -> None:
     """Run the experiments of a TOML spec file."""
     with _user_errors():
         from neuralab.config import load_experiments
 
         experiments = _select(load_experiments(spec), experiment)
-    _run_file(experiments, name=spec.stem, backend=backend, quick=quick, lang=lang, output=output)
+    _run_file(
+        experiments,
+        name=spec.stem,
+        backend=backend,
+        quick=quick,
+        lang=lang,
+        output=output,
+        trainer=trainer,
+    )
 
 
 def _select(experiments: Any, names: list[str] | None) -> Any:

@@ -192,14 +192,16 @@ class ModelSpec(_Spec):
 
 
 SUGGESTED_PREFIX = "suggested:"
+SUGGESTIONS = ("minimum/10", "steepest", "valley")
 
 
 class CompileSpec(_Spec):
     """Arguments of ``model.compile``.
 
     ``learning_rate`` is a number, a Keras schedule (``{type = "InverseTimeDecay", ...}``),
-    or ``"suggested:NAME"``: the rate suggested by the learning-rate range test of the
-    earlier experiment NAME in the same file.
+    or ``"suggested:NAME[:METHOD]"``: the rate suggested by the learning-rate range test of
+    the earlier experiment NAME in the same file (METHOD: ``minimum/10`` (default),
+    ``steepest`` or ``valley``).
     """
 
     loss: LossSpec = LossSpec(type="binary_crossentropy")
@@ -234,6 +236,8 @@ class FitSpec(_Spec):
         callbacks: Keras callbacks by class name with arguments.
         lr_range_test: Treat this run as a learning-rate range test (plot loss against the
             rate and suggest one); requires ``lr_schedule``.
+        trainer: ``"auto"`` (compiled whole-epoch trainer on JAX when possible, else
+            ``model.fit``), ``"fused"`` or ``"fit"``.
     """
 
     epochs: int = Field(default=10, gt=0)
@@ -243,6 +247,7 @@ class FitSpec(_Spec):
     lr_schedule: str | None = None
     callbacks: tuple[CallbackSpec, ...] = ()
     lr_range_test: bool = False
+    trainer: Literal["auto", "fused", "fit"] = "auto"
 
     @field_validator("lr_schedule")
     @classmethod
@@ -479,7 +484,13 @@ def _check_cross_references(parsed: ExperimentFile) -> None:
             )
         lr = exp.compile.learning_rate
         if isinstance(lr, str):
-            target = lr[len(SUGGESTED_PREFIX) :]
+            target, _, method = lr[len(SUGGESTED_PREFIX) :].partition(":")
+            if method and method not in SUGGESTIONS:
+                raise SpecError(
+                    f"{where}.compile.learning_rate: unknown suggestion {method!r}. Write "
+                    f"'suggested:{target}' or 'suggested:{target}:METHOD' with METHOD one of "
+                    f"{', '.join(SUGGESTIONS)}. Received: learning_rate={lr!r}."
+                )
             earlier = seen.get(target)
             if earlier is None or not earlier.fit.lr_range_test:
                 candidates = [n for n, e in seen.items() if e.fit.lr_range_test]

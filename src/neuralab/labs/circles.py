@@ -33,9 +33,10 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "100 epochs, so the loss curve against the rate shows where learning is fastest.",
         "model_10": "model_8 trained with the rate suggested by the range test, for 20 epochs.",
         "lr_test": "The loss falls fastest a little before its minimum; the chapter's rule of "
-        "thumb takes the rate 10x below the bottom of the curve. The suggested rates are "
-        "marked on the plot; model_10 uses the 'minimum/10' one (the chapter read 0.01-0.02 "
-        "off its plot and used 0.02).",
+        "thumb takes the rate 10x below the bottom of the curve ('minimum/10'), and read "
+        "0.01-0.02 off its plot, using 0.02. The three suggestions are marked on the plot; "
+        "model_10 uses the 'valley' one (fastai's rule: halfway down the longest stretch "
+        "where the loss keeps falling), which lands in the chapter's range.",
     },
     "pt": {
         "intro": (
@@ -68,8 +69,9 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "aprendizado é mais rápido.",
         "model_10": "O model_8 treinado com a taxa sugerida pelo teste, por 20 épocas.",
         "lr_test": "A perda cai mais rápido um pouco antes do mínimo; a regra do capítulo usa a "
-        "taxa 10x menor que a parte inferior da curva. As taxas sugeridas estão marcadas no "
-        "gráfico; o model_10 usa a de 'mínimo/10' (o capítulo leu 0,01-0,02 no gráfico e usou "
-        "0,02).",
+        "taxa 10x menor que a parte inferior da curva ('mínimo/10') e leu 0,01-0,02 no "
+        "gráfico, usando 0,02. As três sugestões estão marcadas no gráfico; o model_10 usa a "
+        "de 'vale' (regra do fastai: metade da maior descida contínua da perda), que cai na "
+        "faixa do capítulo.",
     },
 }

@@ -73,6 +73,7 @@ def run_experiment_file(
     lang: str = "en",
     progress: ProgressFactory | None = None,
     backend_reason: str = "",
+    trainer: str | None = None,
 ) -> LabResult:
     """Run every experiment of a file in order into ``output/<name>-<timestamp>/``.
 
@@ -88,6 +89,7 @@ def run_experiment_file(
         lang: Report language.
         progress: ``factory(experiment_name)`` returning a progress hook, or None.
         backend_reason: Why this backend (recorded).
+        trainer: Override every experiment's ``fit.trainer`` (``auto``, ``fused``, ``fit``).
 
     Returns:
         A :class:`LabResult`; ``report.html`` is written in its folder. On Ctrl-C the
@@ -139,6 +141,7 @@ def run_experiment_file(
                 backend_reason=backend_reason,
                 where=f"{experiments.source}: experiments[{i}] ({spec.name})",
                 write_report=False,
+                trainer=trainer,
             )
             result.runs.append(run)
             if run.lr_test is not None:
@@ -165,6 +168,7 @@ def run_lab(
     lang: str = "en",
     progress: ProgressFactory | None = None,
     backend_reason: str = "",
+    trainer: str | None = None,
 ) -> LabResult:
     """Run lab ``name`` (see ``neuralab.labs.LABS``)."""
     from neuralab.labs.registry import load_lab_spec
@@ -177,4 +181,5 @@ def run_lab(
         lang=lang,
         progress=progress,
         backend_reason=backend_reason,
+        trainer=trainer,
     )

@@ -47,7 +47,7 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
     lr_test = _read_json(run_dir / "lr_test.json")
     if lr_test:
         suggestions = lr_test.get("suggestions", {})
-        display = LRRangeDisplay.from_range_test(
+        lr_display = LRRangeDisplay.from_range_test(
             np.asarray(lr_test["learning_rates"]),
             np.asarray(lr_test["losses"]),
             suggestions=suggestions,
@@ -57,7 +57,7 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
             ylabel=t["loss"],
             suggestion_labels={k: t.get(k, k) for k in suggestions},
         )
-        written.append(save_figure(display.figure_, run_dir / "plots" / "lr_range.png"))
+        written.append(save_figure(lr_display.figure_, run_dir / "plots" / "lr_range.png"))
 
     boundary = run_dir / BOUNDARY_FILE
     if boundary.exists():

@@ -251,6 +251,7 @@ def run_experiment(
     where: str = "",
     write_report: bool = True,
     callbacks: Sequence[Any] = (),
+    trainer: str | None = None,
 ) -> RunResult:
     """Validate, train, evaluate and store one experiment.
 
@@ -267,6 +268,7 @@ def run_experiment(
         where: Prefix for error messages.
         write_report: Also write ``report.html``.
         callbacks: Extra Keras callbacks (your own objects), after the spec's callbacks.
+        trainer: Override ``spec.fit.trainer`` (``"auto"``, ``"fused"``, ``"fit"``).
 
     Returns:
         The :class:`RunResult`. On Ctrl-C the run is saved with status ``incomplete`` and
@@ -298,7 +300,6 @@ def run_experiment(
             backend=keras.backend.backend(),
             backend_reason=backend_reason,
             seed=spec.seed,
-            trainer="fit",
         ),
     )
     hook = progress or SilentProgress()
@@ -330,6 +331,8 @@ def run_experiment(
             lr_schedule=spec.fit.lr_schedule,
             callbacks=[*prepared.callbacks, *callbacks],
             on_epoch_end=on_epoch_end,
+            trainer=trainer or spec.fit.trainer,
+            seed=spec.seed,
         )
     finally:
         hook.finish()

@@ -224,8 +224,8 @@ def find_learning_rate(
             best = min(best, value)
     finally:
         _swap_optimizer(model, original)
-        for variable, value in zip(model.variables, weights, strict=True):
-            variable.assign(value)
+        for variable, saved in zip(model.variables, weights, strict=True):
+            variable.assign(saved)
         model.reset_metrics()
     steps = len(raw)
     lrs = rates[:steps]

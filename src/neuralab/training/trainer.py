@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from neuralab.errors import NeuralabError
+from neuralab.errors import NeuralabError, one_of
 from neuralab.training.schedules import EpochSchedule
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EpochHook = Callable[[int, dict[str, float]], None]
+TRAINERS = ("auto", "fused", "fit")
 
 
 @dataclass(repr=False)
@@ -35,7 +36,8 @@ class TrainingResult:
         monitor: ``val_loss`` when there was validation data, else ``loss``.
         wall_time: Seconds spent in training.
         backend: Keras backend used.
-        trainer: ``"fit"`` (Keras ``model.fit``).
+        trainer: ``"fused"`` (one compiled program per epoch, JAX) or ``"fit"``.
+        notes: Why ``model.fit`` was used instead of the fused trainer, and similar.
         interrupted: True when training was stopped by Ctrl-C.
     """
 
@@ -125,6 +127,8 @@ def train(
     lr_schedule: str | EpochSchedule | None = None,
     callbacks: Sequence[Any] = (),
     on_epoch_end: EpochHook | None = None,
+    trainer: str = "auto",
+    seed: int = 0,
 ) -> TrainingResult:
     """Train a compiled Keras model with ``model.fit`` and record everything per epoch.
 
@@ -142,6 +146,9 @@ def train(
         lr_schedule: Per-epoch learning rate, e.g. ``"1e-4 * 10**(epoch/20)"``.
         callbacks: Extra Keras callbacks (EarlyStopping, TensorBoard, ...).
         on_epoch_end: ``hook(epoch, logs)`` called after each epoch (for progress bars).
+        trainer: ``"auto"`` (the compiled whole-epoch trainer on JAX when the model and
+            callbacks allow it, else ``model.fit``), ``"fused"`` (require it) or ``"fit"``.
+        seed: Seed of the fused trainer's per-epoch shuffling.
 
     Returns:
         A :class:`TrainingResult`.
@@ -157,6 +164,8 @@ def train(
         raise NeuralabError(
             f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}."
         )
+    if trainer not in TRAINERS:
+        raise NeuralabError(one_of("trainer", trainer, TRAINERS))
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
         raise NeuralabError(
             "The model is not compiled: call model.compile(loss=..., optimizer=...) first."
@@ -170,19 +179,49 @@ def train(
         all_callbacks.insert(0, _lr_callback(schedule))
     # First, so an epoch is recorded even if a later callback interrupts training.
     all_callbacks.insert(0, recorder)
+    notes: list[str] = []
+    used = "fit"
+    if trainer != "fit":
+        from neuralab.training.fused import can_fuse
+
+        reason = can_fuse(model, callbacks=all_callbacks, x=x, y=y)
+        if reason is None:
+            used = "fused"
+        elif trainer == "fused":
+            raise NeuralabError(
+                f"`trainer='fused'` cannot train this model: {reason}. Use trainer='auto' or 'fit'."
+            )
+        else:
+            logger.info("fused trainer not used: %s; using model.fit", reason)
+            notes.append(f"model.fit used: {reason}")
     interrupted = False
     start = time.perf_counter()
     try:
-        model.fit(
-            x,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            callbacks=all_callbacks,
-            verbose=0,
-        )
+        if used == "fused":
+            from neuralab.training.fused import fused_fit
+
+            fused_fit(
+                model,
+                x,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                seed=seed,
+                callbacks=all_callbacks,
+            )
+        else:
+            model.fit(
+                x,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                callbacks=all_callbacks,
+                verbose=0,
+            )
     except KeyboardInterrupt:
         interrupted = True
         logger.warning("training interrupted after %d epochs", len(recorder.rows))
@@ -200,5 +239,7 @@ def train(
         monitor=monitor,
         wall_time=wall,
         backend=keras.backend.backend(),
+        trainer=used,
         interrupted=interrupted,
+        notes=notes,
     )

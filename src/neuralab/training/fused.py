@@ -1,0 +1,246 @@
+"""A whole-epoch compiled trainer for the JAX backend.
+
+``model.fit`` runs one jitted step per batch and returns to Python between steps; for the
+small models of the labs, that per-step overhead, not arithmetic, is most of the time.
+Here one epoch (every training step via ``jax.lax.scan``, the last partial batch, and the
+validation pass) is one XLA program built from Keras's own stateless ``train_step`` and
+``test_step``, over the user's real model, optimizer, loss, metrics and regularizers.
+
+Meaning is the same as ``model.fit``: per-epoch logs are the running averages Keras reports
+(``loss``, compiled metrics, ``val_*``), callbacks run at epoch boundaries with the trained
+weights in the model (EarlyStopping with ``restore_best_weights``, LearningRateScheduler,
+TensorBoard with ``update_freq="epoch"``, user callbacks), and the model is left trained.
+The batch order comes from a seeded per-epoch permutation (not Keras's own shuffle).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neuralab.errors import NeuralabError
+
+if TYPE_CHECKING:
+    import keras
+
+logger = logging.getLogger(__name__)
+
+_BATCH_HOOKS = (
+    "on_batch_begin",
+    "on_batch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+)
+
+
+def _overrides(obj: Any, base: type, names: Sequence[str]) -> list[str]:
+    return [n for n in names if getattr(type(obj), n, None) is not getattr(base, n, None)]
+
+
+def can_fuse(
+    model: keras.Model, *, callbacks: Sequence[Any] = (), x: Any = None, y: Any = None
+) -> str | None:
+    """None if :func:`fused_fit` can train ``model``, else the reason it cannot."""
+    import keras
+    from keras.src.backend.jax.trainer import JAXTrainer
+
+    if keras.backend.backend() != "jax":
+        return f"backend is {keras.backend.backend()}, not jax"
+    if getattr(model, "optimizer", None) is None:
+        return "the model is not compiled"
+    for method in ("train_step", "test_step", "compute_loss"):
+        base = JAXTrainer if method != "compute_loss" else keras.Model
+        if getattr(type(model), method, None) is not getattr(base, method, None):
+            return f"the model overrides {method}"
+    if getattr(model, "steps_per_execution", 1) != 1:
+        return "steps_per_execution is not 1"
+    for callback in callbacks:
+        hooks = _overrides(callback, keras.callbacks.Callback, _BATCH_HOOKS)
+        if not hooks:
+            continue
+        if isinstance(callback, keras.callbacks.TensorBoard) and _tensorboard_epoch_only(callback):
+            continue
+        return f"callback {type(callback).__name__} uses batch-level hooks ({', '.join(hooks)})"
+    for name, value in (("x", x), ("y", y)):
+        if value is not None and not isinstance(value, np.ndarray):
+            return f"{name} is a {type(value).__name__}, not a NumPy array"
+    return None
+
+
+def _tensorboard_epoch_only(callback: Any) -> bool:
+    return getattr(callback, "update_freq", "epoch") == "epoch" and not getattr(
+        callback, "_profile_batch", 0
+    )
+
+
+def _state(model: keras.Model, *, optimizer: bool) -> tuple[Any, ...]:
+    parts = [
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+    ]
+    if optimizer:
+        parts.append([v.value for v in model.optimizer.variables])
+    parts.append([v.value for v in model.metrics_variables])
+    return tuple(parts)
+
+
+def _write_back(model: keras.Model, state: tuple[Any, ...]) -> None:
+    trainable, non_trainable, optimizer_vars, metrics_vars = state
+    for variable, value in zip(model.trainable_variables, trainable, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.optimizer.variables, optimizer_vars, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.metrics_variables, metrics_vars, strict=True):
+        variable.assign(value)
+
+
+def _to_floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in logs.items()}
+
+
+def fused_fit(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    callbacks: Sequence[Any] = (),
+) -> list[dict[str, float]]:
+    """Train with one compiled program per epoch; returns one logs dict per epoch.
+
+    Args:
+        model: A compiled Keras model on the JAX backend.
+        x: Training features (NumPy).
+        y: Training labels (NumPy).
+        epochs: Epochs to run (fewer if a callback sets ``model.stop_training``).
+        batch_size: Samples per step; the last batch may be smaller, as in ``fit``.
+        validation_data: ``(x_val, y_val)`` evaluated after every epoch (batched like
+            ``fit``: ``batch_size`` samples per step).
+        shuffle: Shuffle the training rows every epoch (seeded by ``seed`` and the epoch).
+        seed: Seed of the shuffling.
+        callbacks: Keras callbacks; their epoch-level hooks are called.
+
+    Returns:
+        Per-epoch logs with the keys ``model.fit``'s History has.
+
+    Raises:
+        NeuralabError: the model cannot be trained this way (:func:`can_fuse` says why).
+    """
+    import jax
+    import jax.numpy as jnp
+    import keras
+
+    reason = can_fuse(model, callbacks=callbacks, x=x, y=y)
+    if reason is not None:
+        raise NeuralabError(f"the fused trainer cannot train this model: {reason}.")
+    n = len(x)
+    if n == 0:
+        raise NeuralabError("the training data are empty.")
+    batch_size = min(batch_size, n)
+    n_full, remainder = divmod(n, batch_size)
+
+    x_dev = jnp.asarray(_floatx(x))
+    y_dev = jnp.asarray(y)
+    has_val = validation_data is not None
+    if has_val:
+        assert validation_data is not None
+        xv, yv = validation_data
+        xv_dev, yv_dev = jnp.asarray(_floatx(xv)), jnp.asarray(yv)
+        v_full, v_rem = divmod(len(xv), batch_size)
+    model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size]))
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()
+    metrics_zero = [v.value for v in model.metrics_variables]
+
+    def batches(a: Any, count: int, order: Any) -> Any:
+        taken = a[order[: count * batch_size]]
+        return taken.reshape((count, batch_size, *a.shape[1:]))
+
+    def run_epoch(state: tuple[Any, ...], order: Any) -> tuple[tuple[Any, ...], Any, Any]:
+        trainable, non_trainable, optimizer_vars, _ = state
+        state = (trainable, non_trainable, optimizer_vars, metrics_zero)
+
+        def train_body(carry: Any, batch: Any) -> Any:
+            logs, carry = model.train_step(carry, batch)
+            return carry, logs
+
+        logs = None
+        if n_full:
+            state, all_logs = jax.lax.scan(
+                train_body, state, (batches(x_dev, n_full, order), batches(y_dev, n_full, order))
+            )
+            logs = jax.tree_util.tree_map(lambda v: v[-1], all_logs)
+        if remainder:
+            tail = order[n_full * batch_size :]
+            logs, state = model.train_step(state, (x_dev[tail], y_dev[tail]))
+        val_logs = None
+        if has_val:
+            trainable, non_trainable, optimizer_vars, _ = state
+            test_state = (trainable, non_trainable, metrics_zero)
+
+            def test_body(carry: Any, batch: Any) -> Any:
+                logs, carry = model.test_step(carry, batch)
+                return carry, logs
+
+            identity = jnp.arange(len(xv_dev))
+            if v_full:
+                test_state, all_val = jax.lax.scan(
+                    test_body,
+                    test_state,
+                    (batches(xv_dev, v_full, identity), batches(yv_dev, v_full, identity)),
+                )
+                val_logs = jax.tree_util.tree_map(lambda v: v[-1], all_val)
+            if v_rem:
+                val_logs, test_state = model.test_step(
+                    test_state, (xv_dev[v_full * batch_size :], yv_dev[v_full * batch_size :])
+                )
+            state = (trainable, non_trainable, optimizer_vars, test_state[2])
+        return state, logs, val_logs
+
+    epoch_fn = jax.jit(run_epoch, donate_argnums=(0,))
+    # History last: it records the logs as the other callbacks left them (e.g. the rate
+    # LearningRateScheduler adds), exactly as model.fit's History does.
+    recorder = keras.callbacks.History()
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, recorder],
+        model=model,
+        epochs=epochs,
+        steps=n_full + (1 if remainder else 0),
+        verbose=0,
+    )
+    rng = np.random.default_rng(seed)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(epochs):
+        callback_list.on_epoch_begin(epoch)
+        order = jnp.asarray(rng.permutation(n) if shuffle else np.arange(n))
+        state, train_logs, val_logs = epoch_fn(_state(model, optimizer=True), order)
+        _write_back(model, state)
+        logs = _to_floats(train_logs)
+        if val_logs is not None:
+            logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    keys = list(recorder.history)
+    return [{k: float(recorder.history[k][i]) for k in keys} for i in range(len(recorder.epoch))]
+
+
+def _floatx(a: np.ndarray) -> np.ndarray:
+    import keras
+
+    if np.issubdtype(a.dtype, np.floating) and a.dtype != np.dtype(keras.config.floatx()):
+        return a.astype(keras.config.floatx())
+    return a
