@@ -186,11 +186,12 @@ def test_lr_find_writes_suggestions(tiny_spec, tmp_path):
     result = _invoke("lr-find", str(tiny_spec), "-o", str(out), "--steps", "30")
     assert result.exit_code == 0, result.output
     found = json.loads((_only_dir(out) / "lr_find.json").read_text())
-    assert set(found["suggestions"]) == {"minimum/10", "steepest", "valley"}
+    assert set(found["suggestions"]) == {"minimum/10", "steepest", "valley", "midpoint"}
     rates = found["learning_rates"]
     assert len(rates) == found["n_steps"] <= 30 and rates[0] == pytest.approx(1e-7)
     # Each suggestion is a rate that was tried (minimum/10: one tenth of one).
     assert min(abs(r - 10 * found["suggestions"]["minimum/10"]) / r for r in rates) < 1e-9
     for key in ("steepest", "valley"):
         assert min(abs(r - found["suggestions"][key]) / r for r in rates) < 1e-9
+    assert found["suggestions"]["midpoint"] >= found["suggestions"]["steepest"]
     assert (_only_dir(out) / "plots" / "lr_find.png").exists()

@@ -192,7 +192,7 @@ class ModelSpec(_Spec):
 
 
 SUGGESTED_PREFIX = "suggested:"
-SUGGESTIONS = ("minimum/10", "steepest", "valley")
+SUGGESTIONS = ("minimum/10", "steepest", "valley", "midpoint")
 
 
 class CompileSpec(_Spec):
@@ -201,7 +201,7 @@ class CompileSpec(_Spec):
     ``learning_rate`` is a number, a Keras schedule (``{type = "InverseTimeDecay", ...}``),
     or ``"suggested:NAME[:METHOD]"``: the rate suggested by the learning-rate range test of
     the earlier experiment NAME in the same file (METHOD: ``minimum/10`` (default),
-    ``steepest`` or ``valley``).
+    ``steepest``, ``valley`` or ``midpoint``).
     """
 
     loss: LossSpec = LossSpec(type="binary_crossentropy")

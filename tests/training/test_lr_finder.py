@@ -31,6 +31,19 @@ def test_steepest_by_hand():
     assert suggest_learning_rates(lrs, loss)["steepest"] == pytest.approx(1e-2)
 
 
+def test_steepest_ignores_drops_after_the_bottom_and_midpoint():
+    lrs = np.logspace(-4, 0, 41)
+    t = np.log10(lrs)
+    # Smooth descent, steepest at 1e-3, bottom (0.1) at 1e-2; then noise after the bottom:
+    # a spike at 10**-1.5 and a sharp fall right after it, steeper than the real descent.
+    loss = 0.55 - 0.45 * np.tanh(2 * (t + 3))
+    loss[t >= -2] = 0.1 + 0.01 * (t[t >= -2] + 2)
+    loss[np.isclose(t, -1.5)] = 3.0
+    found = suggest_learning_rates(lrs, loss)
+    assert found["steepest"] == pytest.approx(1e-3)
+    assert found["midpoint"] == pytest.approx(np.sqrt(1e-3 * 1e-2))
+
+
 def test_valley_on_a_monotone_descent():
     lrs = np.logspace(-5, 0, 11)
     loss = np.linspace(1.0, 0.0, 11)  # one decreasing run over all 11 points

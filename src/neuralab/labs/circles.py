@@ -34,9 +34,11 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "model_10": "model_8 trained with the rate suggested by the range test, for 20 epochs.",
         "lr_test": "The loss falls fastest a little before its minimum; the chapter's rule of "
         "thumb takes the rate 10x below the bottom of the curve ('minimum/10'), and read "
-        "0.01-0.02 off its plot, using 0.02. The three suggestions are marked on the plot; "
-        "model_10 uses the 'valley' one (fastai's rule: halfway down the longest stretch "
-        "where the loss keeps falling), which lands in the chapter's range.",
+        "0.01-0.02 off its plot, using 0.02. The suggestions are marked on the plot; model_10 "
+        "uses the 'midpoint': halfway (on the log scale) from the steepest descent to the "
+        "bottom of the curve, a rate where the loss is still falling. Here 'minimum/10' is "
+        "too timid for 20 epochs, and 'valley' (fastai's rule) starts from the slow early "
+        "decline of this cumulative, per-epoch curve.",
     },
     "pt": {
         "intro": (
@@ -70,8 +72,10 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "model_10": "O model_8 treinado com a taxa sugerida pelo teste, por 20 épocas.",
         "lr_test": "A perda cai mais rápido um pouco antes do mínimo; a regra do capítulo usa a "
         "taxa 10x menor que a parte inferior da curva ('mínimo/10') e leu 0,01-0,02 no "
-        "gráfico, usando 0,02. As três sugestões estão marcadas no gráfico; o model_10 usa a "
-        "de 'vale' (regra do fastai: metade da maior descida contínua da perda), que cai na "
-        "faixa do capítulo.",
+        "gráfico, usando 0,02. As sugestões estão marcadas no gráfico; o model_10 usa o "
+        "'ponto médio': a meio caminho (em escala log) entre a maior inclinação e o fundo da "
+        "curva, uma taxa em que a perda ainda está caindo. Aqui 'mínimo/10' é tímida demais "
+        "para 20 épocas, e o 'vale' (regra do fastai) parte da queda lenta do início desta "
+        "curva acumulada, por época.",
     },
 }

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from neuralab.config import ExperimentFile
+from neuralab.config import SUGGESTIONS, ExperimentFile
 from neuralab.runs.runner import RunResult, run_experiment
 from neuralab.runs.store import RunDir, atomic_write_text, ensure_writable, to_json
 from neuralab.training.progress import ProgressHook
@@ -103,7 +103,7 @@ def run_experiment_file(
 
     # Validate everything first; "suggested:" rates are resolved later, so use a placeholder.
     placeholder = {
-        e.name: {"minimum/10": 1e-3, "steepest": 1e-3, "valley": 1e-3}
+        e.name: dict.fromkeys(SUGGESTIONS, 1e-3)
         for e in experiments.experiments
         if e.fit.lr_range_test
     }

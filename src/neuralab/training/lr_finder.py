@@ -31,9 +31,12 @@ def suggest_learning_rates(
     * ``minimum/10``: the rate at the lowest loss divided by 10 (the chapter's rule: "10x
       smaller than the bottom of the curve");
     * ``steepest``: where the loss falls fastest per decade of rate (most negative
-      ``d loss / d log10(rate)``, end points excluded);
+      ``d loss / d log10(rate)``) before the bottom of the curve (Leslie Smith's choice);
     * ``valley``: fastai's valley: the longest stretch over which the loss keeps falling
-      (longest decreasing subsequence), taken about halfway down it (fastai's index rule).
+      (longest decreasing subsequence), taken about halfway down it (fastai's index rule);
+    * ``midpoint``: halfway (on the log scale) from ``steepest`` to the bottom: a rate at
+      which the loss is still falling, below where it bottoms out. On the circles chapter's
+      per-epoch test it lands in the 0.01-0.02 the chapter read off its plot.
 
     Args:
         learning_rates: Rates, increasing, shape ``(n,)``.
@@ -41,7 +44,7 @@ def suggest_learning_rates(
             20 points or more the first 10% and the last 5 are left out (as fastai does).
 
     Returns:
-        ``{"minimum/10": ..., "steepest": ..., "valley": ...}``.
+        ``{"minimum/10": ..., "steepest": ..., "valley": ..., "midpoint": ...}``.
 
     Raises:
         NeuralabError: fewer than 3 finite points, or lengths differ.
@@ -64,11 +67,16 @@ def suggest_learning_rates(
         # As fastai: the first 10% (noisy, smoothing not settled) and last 5 points
         # (diverging) are not candidates.
         lrs, loss = lrs[len(lrs) // 10 : -5], loss[len(loss) // 10 : -5]
-    minimum = float(lrs[int(np.argmin(loss))]) / 10.0
+    bottom = int(np.argmin(loss))
     slope = np.gradient(loss, np.log10(lrs))
-    inner = slope[1:-1] if len(slope) > 3 else slope
-    steepest = float(lrs[int(np.argmin(inner)) + (1 if len(slope) > 3 else 0)])
-    return {"minimum/10": minimum, "steepest": steepest, "valley": float(lrs[_valley_index(loss)])}
+    # Steepest descent before the bottom: past it the loss no longer falls, whatever the slope.
+    steepest = int(np.argmin(slope[: max(bottom, 1)]))
+    return {
+        "minimum/10": float(lrs[bottom]) / 10.0,
+        "steepest": float(lrs[steepest]),
+        "valley": float(lrs[_valley_index(loss)]),
+        "midpoint": float(np.sqrt(lrs[steepest] * lrs[bottom])),
+    }
 
 
 def _valley_index(loss: np.ndarray) -> int:
