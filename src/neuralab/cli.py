@@ -257,7 +257,7 @@ def _run_file(
     with _user_errors():
         _check_lang(lang)
         _check_trainer(trainer)
-        types = tuple(t for e in experiments.experiments for t in e.model.layer_types())
+        types = experiments.layer_types()
         choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
         from neuralab.labs.runner import run_experiment_file
 
@@ -371,7 +371,9 @@ def lr_find_command(
         experiments = load_experiments(spec)
         name = experiment or experiments.experiments[0].name
         chosen = _select(experiments, [name]).experiments[0]
-        choice = _select_backend(backend, chosen.model.layer_types(), {chosen.backend})
+        choice = _select_backend(
+            backend, chosen.model.layer_types() if chosen.model else (), {chosen.backend}
+        )
         from neuralab.training.lr_find_run import run_lr_find
 
         result = run_lr_find(

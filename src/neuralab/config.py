@@ -296,7 +296,11 @@ class ReferenceSpec(_Spec):
 
 
 class ExperimentSpec(_Spec):
-    """One trainable experiment: data, model, compile, fit, seed and backend."""
+    """One trainable experiment: data, model, compile, fit, seed and backend.
+
+    ``model`` may be left out in Python when a ready-made ``keras.Model`` is passed to
+    :func:`neuralab.run_experiment`; an experiment file must give it.
+    """
 
     name: str
     title: str = ""
@@ -304,7 +308,7 @@ class ExperimentSpec(_Spec):
     seed: int = 42
     backend: Literal["auto", "jax", "tensorflow", "torch"] = "auto"
     data: DataSpec
-    model: ModelSpec
+    model: ModelSpec | None = None
     compile: CompileSpec = CompileSpec()
     fit: FitSpec = FitSpec()
     expect: tuple[ExpectSpec, ...] = ()
@@ -340,6 +344,10 @@ class ExperimentFile(_Spec):
 
     def names(self) -> list[str]:
         return [e.name for e in self.experiments]
+
+    def layer_types(self) -> tuple[str, ...]:
+        """Layer class names of every model in the file (for the backend rule)."""
+        return tuple(t for e in self.experiments if e.model for t in e.model.layer_types())
 
 
 def _plain(value: Any) -> Any:
@@ -477,6 +485,11 @@ def _check_cross_references(parsed: ExperimentFile) -> None:
     seen: dict[str, ExperimentSpec] = {}
     for i, exp in enumerate(parsed.experiments):
         where = f"{parsed.source}: experiments[{i}] ({exp.name})"
+        if exp.model is None:
+            raise SpecError(
+                f"{where}.model: required key is missing. Give `model.layers = [...]` or "
+                '`model.preset = "mlp"`.'
+            )
         if exp.name in seen:
             raise SpecError(
                 f"{where}.name: the name {exp.name!r} is used twice; experiment names "

@@ -152,3 +152,59 @@ expect = [{metric = "test_accuracy", min = 0.95}, {metric = "train_accuracy", ma
     spec = load_experiments(path).experiments[0]
     result = run_experiment(spec, output=tmp_path / "runs")
     assert [e["passed"] for e in result.expectations] == [True, False]
+
+
+def test_run_experiment_with_a_user_built_model(tmp_path):
+    spec = ExperimentSpec(
+        name="mine",
+        data={"name": "circles", "n_samples": 300, "test_size": 60},
+        compile={"learning_rate": 0.03},
+        fit={"epochs": 40},
+    )  # type: ignore[arg-type]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
+    model = keras.Model(inputs, outputs)  # functional, not compiled: spec.compile is used
+    result = run_experiment(spec, output=tmp_path, model=model)
+    assert result.model is model
+    assert type(model.optimizer).__name__ == "Adam"
+    assert result.metrics["train"]["accuracy"] > 0.8
+    assert (result.path / "model.keras").exists()
+
+
+def test_user_model_is_checked_by_the_shape_doctor(tmp_path):
+    from neuralab.errors import ShapeError
+
+    spec = ExperimentSpec(name="mine", data={"name": "blobs", "n_classes": 3, "n_samples": 90})  # type: ignore[arg-type]
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    with pytest.raises(ShapeError, match="3 classes with a 1-unit output"):
+        run_experiment(spec, output=tmp_path, model=model)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_spec_without_model_needs_one(tmp_path):
+    from neuralab.errors import SpecError
+
+    spec = ExperimentSpec(name="mine", data={"name": "circles"})  # type: ignore[arg-type]
+    with pytest.raises(
+        SpecError, match="no model: give `model` in the spec, or pass a keras.Model"
+    ):
+        run_experiment(spec, output=tmp_path)
+
+
+def test_keras_schedule_as_learning_rate(tmp_path, write_toml):
+    path = write_toml(
+        """
+data = {name = "circles", n_samples = 320, test_size = 64}
+model.layers = [{type = "Dense", units = 4, activation = "relu"}, {type = "Dense", units = 1, activation = "sigmoid"}]
+compile.learning_rate = {type = "InverseTimeDecay", initial_learning_rate = 0.01, decay_steps = 8, decay_rate = 1.0}
+fit.epochs = 3
+""",
+    )
+    result = run_experiment(load_experiments(path).experiments[0], output=tmp_path / "runs")
+    # 256 rows / 32 = 8 steps per epoch: after epoch e the rate is 0.01 / (1 + e).
+    assert result.training.history["learning_rate"].tolist() == pytest.approx(
+        [0.01 / 2, 0.01 / 3, 0.01 / 4], rel=1e-6
+    )

@@ -27,7 +27,9 @@ _BASE_LAYER_ARGS = ("activity_regularizer", "trainable", "dtype", "autocast", "n
 def _public_classes(module_name: str, base_name: str) -> dict[str, type]:
     import keras
 
-    module = getattr(keras, module_name)
+    module: Any = keras
+    for part in module_name.split("."):
+        module = getattr(module, part)
     base = getattr(module, base_name)
     out: dict[str, type] = {}
     for name in dir(module):

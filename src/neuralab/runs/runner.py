@@ -120,6 +120,7 @@ def prepare_experiment(
     *,
     suggestions: Mapping[str, Mapping[str, float]] | None = None,
     data: Dataset | None = None,
+    model: keras.Model | None = None,
     quick: bool = False,
     where: str = "",
 ) -> PreparedExperiment:
@@ -129,6 +130,8 @@ def prepare_experiment(
         spec: The experiment.
         suggestions: Learning-rate suggestions of earlier range tests, by experiment name.
         data: Use this data set instead of loading ``spec.data``.
+        model: Use this Keras model instead of building ``spec.model``. If it is not
+            compiled yet, it is compiled with ``spec.compile``.
         quick: Cap epochs at ``QUICK_EPOCHS`` (for tests and smoke runs).
         where: Prefix for error messages (file and experiment).
 
@@ -169,19 +172,33 @@ def prepare_experiment(
     )
     # Seed before building: weight initialisation draws from Keras's global seed.
     set_random_seed(spec.seed)
-    model = build_model(
-        spec.model, input_shape=splits.train.sample_shape, name=spec.name, where=f"{where}.model"
-    )
-    loss = build_loss(spec.compile, where=f"{where}.compile")
-    learning_rate = _resolve_learning_rate(spec, suggestions or {}, where)
-    optimizer = build_optimizer(spec.compile, learning_rate, where=f"{where}.compile")
-    metrics = build_metrics(spec.compile, where=f"{where}.compile")
+    if model is None:
+        if spec.model is None:
+            raise SpecError(
+                f"{where}.model: no model: give `model` in the spec, or pass a keras.Model."
+            )
+        model = build_model(
+            spec.model,
+            input_shape=splits.train.sample_shape,
+            name=spec.name,
+            where=f"{where}.model",
+        )
+    user_compiled = model is not None and getattr(model, "optimizer", None) is not None
+    if user_compiled:
+        loss = model.loss
+        learning_rate = None
+    else:
+        loss = build_loss(spec.compile, where=f"{where}.compile")
+        learning_rate = _resolve_learning_rate(spec, suggestions or {}, where)
     findings = check_model_fits_data(model, splits.train, loss=loss, where=where)
     callbacks = [
         build_callback(cb.type, cb.args, where=f"{where}.fit.callbacks[{i}]")
         for i, cb in enumerate(spec.fit.callbacks)
     ]
-    model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+    if not user_compiled:
+        optimizer = build_optimizer(spec.compile, learning_rate, where=f"{where}.compile")
+        metrics = build_metrics(spec.compile, where=f"{where}.compile")
+        model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
     choice = spec.fit.validation
     validation: tuple[str, Dataset] | None = None
     if choice in ("auto", "validation") and splits.validation is not None:
@@ -244,6 +261,7 @@ def run_experiment(
     run_dir: str | Path | None = None,
     suggestions: Mapping[str, Mapping[str, float]] | None = None,
     data: Dataset | None = None,
+    model: keras.Model | None = None,
     quick: bool = False,
     lang: str = "en",
     progress: ProgressHook | None = None,
@@ -261,6 +279,8 @@ def run_experiment(
         run_dir: Exact folder instead (used by labs).
         suggestions: Learning-rate suggestions of earlier range tests.
         data: Use this data set instead of ``spec.data``.
+        model: A ready-made ``keras.Model`` to train instead of ``spec.model`` (compiled
+            with ``spec.compile`` unless it already is).
         quick: Cap epochs (smoke runs and tests).
         lang: Report language, ``"en"`` or ``"pt"``.
         progress: Progress hook (silent if None).
@@ -280,7 +300,7 @@ def run_experiment(
     from neuralab.runs.plots import write_run_plots
 
     prepared = prepare_experiment(
-        spec, suggestions=suggestions, data=data, quick=quick, where=where
+        spec, suggestions=suggestions, data=data, model=model, quick=quick, where=where
     )
     run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
     model = prepared.model
