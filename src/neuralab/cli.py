@@ -175,10 +175,9 @@ def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        TextColumn("[bold]{task.description:>10}"),
-        BarColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
-        TextColumn("epochs"),
         TimeElapsedColumn(),
         TextColumn("{task.fields[info]}"),
         console=err_console,
@@ -200,20 +199,20 @@ def _summary_table(result: Any, lang: str) -> Table:
     from neuralab.reports.i18n import translator
 
     t = translator(lang)
-    table = Table(title=t["results"], show_lines=False)
-    for col in ("model", "epochs", "learning rate", "train", "test", "chapter", "matched"):
-        label = {
-            "train": f"{t['accuracy']} {t['train']}",
-            "test": f"{t['accuracy']} {t['test']}",
-        }.get(col, t.get(col, col))
-        table.add_column(label, justify="left" if col == "model" else "right")
+    table = Table(title=f"{t['results']}: {result.name}", title_justify="left")
+    table.add_column(t["model"], no_wrap=True)
+    table.add_column(t["epochs"], justify="right")
+    table.add_column("LR", justify="right")
+    table.add_column(f"{t['train']} acc", justify="right")
+    table.add_column(f"{t['test']} acc", justify="right")
+    table.add_column(t["chapter"], justify="right", no_wrap=True)
+    table.add_column(t["match"], justify="center")
     for run in result.runs:
         checks = [e["passed"] for e in run.expectations]
-        matched = (
-            "–"
-            if not checks or None in checks
-            else ("[green]" + t["yes"] if all(checks) else "[red]" + t["no"])
-        )
+        if not checks or None in checks:
+            matched = "–"
+        else:
+            matched = f"[green]{t['yes']}[/]" if all(checks) else f"[red]{t['no']}[/]"
         ref = run.spec.reference
         table.add_row(
             run.name,
@@ -221,7 +220,7 @@ def _summary_table(result: Any, lang: str) -> Table:
             f"{run.learning_rate:.3g}" if run.learning_rate else "default",
             _pct(run.metric("train")),
             _pct(run.metric("test")),
-            f"{_pct(ref.value)} ({t[ref.split]})" if ref else "–",
+            f"{_pct(ref.value)} {t[ref.split].lower()}" if ref else "–",
             matched,
         )
     return table
@@ -274,9 +273,7 @@ def _run_file(
             )
         if not state.quiet:
             console.print(_summary_table(result, lang))
-            console.print(
-                f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s."
-            )
+            _say(f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s.")
         _say(f"Report: {result.report}")
 
 
