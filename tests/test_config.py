@@ -237,6 +237,6 @@ compile.learning_rate = "suggested:a:valey"
     )
     with pytest.raises(
         SpecError,
-        match=r"unknown suggestion 'valey'.*minimum/10, steepest, valley. Received: learning_rate='suggested:a:valey'",
+        match=r"unknown suggestion 'valey'.*minimum/10, steepest, valley, midpoint. Received: learning_rate='suggested:a:valey'",
     ):
         load_experiments(path)

@@ -42,12 +42,17 @@ _LAZY = {
 }
 
 
+_SUBPACKAGES = ("analysis", "data", "labs", "models", "reports", "runs", "training")
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: these import Keras, which must wait until the backend is chosen.
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"neuralab.{name}")
     raise AttributeError(f"module 'neuralab' has no attribute {name!r}")
 
 

@@ -105,10 +105,10 @@ def test_train_accepts_any_keras_model():
         ]
     )
     model.compile(
-        loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.02), metrics=["accuracy"]
+        loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.03), metrics=["accuracy"]
     )
-    result = train(model, data.x, data.y, epochs=30, validation_data=(data.x[:50], data.y[:50]))
-    assert result.epochs_run == 30 and result.backend == "jax"
+    result = train(model, data.x, data.y, epochs=60, validation_data=(data.x[:50], data.y[:50]))
+    assert result.epochs_run == 60 and result.backend == "jax"
     assert result.history["accuracy"].iloc[-1] > 0.9
     assert result.best_epoch == int(result.history["val_loss"].idxmin())
 

@@ -1,0 +1,87 @@
+"""``make bench``: neuralab's trainer against plain Keras, side by side, in one run.
+
+Every figure is measured in this run, each configuration in a fresh process (the Keras
+backend is fixed per process):
+
+* ``fit/tensorflow``: plain ``model.fit`` on TensorFlow, the seeds' stack (the baseline);
+* ``fit/jax``: plain ``model.fit`` on JAX;
+* ``neuralab``: neuralab's default (``--backend auto``, ``--trainer auto``): the fused
+  whole-epoch trainer on JAX for dense models, ``model.fit`` on TensorFlow for convolutions.
+
+Usage: ``python benchmarks/run.py [WORKLOAD ...]`` (default: all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+CONFIGS = {
+    "fit/tensorflow": ("tensorflow", "fit"),
+    "fit/jax": ("jax", "fit"),
+    "neuralab": (None, "auto"),
+}
+WORKLOADS = {
+    "tiny_mlp": ("Overfitting Tiny, 100 epochs, 10k x 28", "jax"),
+    "small_mlp": ("Overfitting Small, 100 epochs", "jax"),
+    "medium_mlp": ("Overfitting Medium, 100 epochs", "jax"),
+    "large_mlp": ("Overfitting Large (4 x 512), 100 epochs", "jax"),
+    "circles_lab": ("Whole circles lab (10 models, LR test, report)", "jax"),
+    "fashion_mlp": ("Fashion-MNIST MLP, 2 epochs of 59k", "jax"),
+    "tinyvgg": ("TinyVGG 224x224, batch 32, 10 steps", "tensorflow"),
+}
+
+
+def measure(workload: str, backend: str, trainer: str) -> dict[str, float]:
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(SRC)}
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "workloads.py"), workload, trainer],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{workload} on {backend}/{trainer} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(names: list[str]) -> None:
+    console = Console()
+    table = Table(title="neuralab vs plain Keras (seconds; ratio = baseline / neuralab)")
+    table.add_column("workload")
+    for config in CONFIGS:
+        table.add_column(config, justify="right")
+    table.add_column("vs fit/tensorflow", justify="right")
+    table.add_column("vs fit/jax", justify="right")
+    table.add_column("vs best plain", justify="right")
+    for name in names or list(WORKLOADS):
+        title, auto_backend = WORKLOADS[name]
+        times = {}
+        for config, (backend, trainer) in CONFIGS.items():
+            result = measure(name, backend or auto_backend, trainer)
+            times[config] = result["seconds"]
+            console.log(f"{name:12s} {config:15s} {result['seconds']:8.2f} s  {result}")
+        ours = times["neuralab"]
+        best = min(times["fit/tensorflow"], times["fit/jax"])
+        table.add_row(
+            title,
+            *(f"{times[c]:.2f}" for c in CONFIGS),
+            f"{times['fit/tensorflow'] / ours:.1f}x",
+            f"{times['fit/jax'] / ours:.1f}x",
+            f"{best / ours:.2f}x",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,146 @@
+"""One benchmark workload in this process: ``python workloads.py NAME TRAINER``.
+
+The Keras backend comes from ``KERAS_BACKEND`` (one backend per process), so ``run.py``
+starts one process per (workload, backend, trainer) and reads the JSON line printed here.
+Times exclude imports; they include compilation (it is part of what a user waits for).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _higgs_like(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 28)).astype("float32")
+    w = rng.normal(size=28)
+    y = ((x @ w + rng.normal(scale=2.0, size=n)) > 0).astype("int64")
+    return x, y
+
+
+SIZES = {"tiny": [16], "small": [16, 16], "medium": [64, 64, 64], "large": [512, 512, 512, 512]}
+
+
+def overfitting_model(size: str) -> tuple[float, dict]:
+    """The overfitting chapter's size ladder: 10k x 28, batch 500, 100 epochs, validation 1k."""
+    import keras
+
+    from neuralab.training.trainer import train
+
+    x, y = _higgs_like(11_000)
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((28,))]
+    layers += [keras.layers.Dense(u, activation="elu") for u in SIZES[size]]
+    model = keras.Sequential([*layers, keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        0.001, decay_steps=20 * 1000, decay_rate=1
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[
+            keras.metrics.BinaryCrossentropy(from_logits=True, name="binary_crossentropy"),
+            "accuracy",
+        ],
+    )
+    start = time.perf_counter()
+    result = train(
+        model,
+        x[1000:],
+        y[1000:],
+        epochs=100,
+        batch_size=500,
+        validation_data=(x[:1000], y[:1000]),
+        trainer=TRAINER,
+    )
+    return time.perf_counter() - start, {
+        "val_accuracy": float(result.history["val_accuracy"].iloc[-1])
+    }
+
+
+def circles_lab() -> tuple[float, dict]:
+    from neuralab.labs import run_lab
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        lab = run_lab("circles", output=out, trainer=TRAINER)
+        seconds = time.perf_counter() - start
+    return seconds, {"model_10_test_accuracy": lab["model_10"].metric("test")}
+
+
+def fashion_mlp() -> tuple[float, dict]:
+    """Fashion-MNIST-sized MLP 300-100-10: 2 epochs of 59k x 784 (random pixels)."""
+    import keras
+
+    from neuralab.training.trainer import train
+
+    rng = np.random.default_rng(0)
+    x = rng.random((60_000, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 60_000)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(300, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    start = time.perf_counter()
+    train(
+        model, x[1000:], y[1000:], epochs=2, validation_data=(x[:1000], y[:1000]), trainer=TRAINER
+    )
+    return time.perf_counter() - start, {}
+
+
+def tinyvgg() -> tuple[float, dict]:
+    """TinyVGG (CNN Explainer) on 224x224x3, batch 32, 10 steps."""
+    import keras
+
+    from neuralab.training.trainer import train
+
+    rng = np.random.default_rng(0)
+    x = rng.random((320, 224, 224, 3), dtype=np.float32)
+    y = rng.integers(0, 2, 320)
+    keras.utils.set_random_seed(0)
+    conv = lambda: keras.layers.Conv2D(10, 3, activation="relu")  # noqa: E731
+    model = keras.Sequential(
+        [
+            keras.Input((224, 224, 3)),
+            conv(),
+            conv(),
+            keras.layers.MaxPool2D(),
+            conv(),
+            conv(),
+            keras.layers.MaxPool2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    start = time.perf_counter()
+    train(model, x, y, epochs=1, batch_size=32, trainer=TRAINER)
+    return time.perf_counter() - start, {}
+
+
+WORKLOADS = {
+    **{f"{size}_mlp": (lambda size=size: overfitting_model(size)) for size in SIZES},
+    "circles_lab": circles_lab,
+    "fashion_mlp": fashion_mlp,
+    "tinyvgg": tinyvgg,
+}
+
+if __name__ == "__main__":
+    name, TRAINER = sys.argv[1], sys.argv[2]
+    seconds, extra = WORKLOADS[name]()
+    print(json.dumps({"seconds": seconds, **extra}))
