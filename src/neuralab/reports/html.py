@@ -154,8 +154,15 @@ def load_lab(path: str | Path) -> dict[str, Any]:
         record["images"] = _images(run_path)
         checks = [e.get("passed") for e in record.get("expectations", [])]
         record["matched"] = None if not checks or None in checks else all(checks)
-        lr = (record.get("spec", {}).get("compile", {}) or {}).get("learning_rate")
-        record["lr_label"] = lr if isinstance(lr, str) else "default"
+        spec = record.get("spec", {})
+        lr = (spec.get("compile", {}) or {}).get("learning_rate")
+        schedule = (spec.get("fit", {}) or {}).get("lr_schedule")
+        if schedule:
+            record["lr_label"] = schedule  # a per-epoch function, e.g. the range test's
+        elif isinstance(lr, dict):
+            record["lr_label"] = lr.get("type", "schedule")
+        else:
+            record["lr_label"] = lr if isinstance(lr, str) else "default"
         runs.append(record)
     lab["runs"] = runs
     lab["path"] = str(path)

@@ -25,7 +25,7 @@ from neuralab.runs.environment import environment_info
 from neuralab.runs.store import RunDir
 from neuralab.training.progress import ProgressHook, SilentProgress
 from neuralab.training.seeding import set_random_seed
-from neuralab.training.trainer import TrainingResult, train
+from neuralab.training.trainer import TrainingResult, align_labels, train
 
 if TYPE_CHECKING:
     import keras
@@ -228,7 +228,11 @@ def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, 
     out: dict[str, dict[str, float]] = {}
     for name, part in splits.items():
         values = model.evaluate(
-            part.x, part.y, batch_size=max(batch_size, 1024), verbose=0, return_dict=True
+            part.x,
+            align_labels(model, part.y),
+            batch_size=max(batch_size, 1024),
+            verbose=0,
+            return_dict=True,
         )
         out[name] = {k: float(v) for k, v in values.items()}
     return out

@@ -80,6 +80,20 @@ def current_learning_rate(model: keras.Model) -> float:
     return float(keras.ops.convert_to_numpy(value))
 
 
+def align_labels(model: keras.Model, y: np.ndarray) -> np.ndarray:
+    """Give 1-D labels the model's ``(n, 1)`` output shape for a single-unit output.
+
+    Keras's TensorFlow backend rejects ``target.shape=(n,)`` against ``output.shape=(n, 1)``
+    in some losses and metrics (e.g. ``metrics.BinaryCrossentropy(from_logits=True)``) that
+    JAX accepts; the same labels must work on every backend.
+    """
+    y = np.asarray(y)
+    shape = getattr(model, "output_shape", None)
+    if y.ndim == 1 and isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == 1:
+        return y.reshape(-1, 1)
+    return y
+
+
 def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
     import keras
 
@@ -170,6 +184,9 @@ def train(
         raise NeuralabError(
             "The model is not compiled: call model.compile(loss=..., optimizer=...) first."
         )
+    y = align_labels(model, y)
+    if validation_data is not None:
+        validation_data = (validation_data[0], align_labels(model, validation_data[1]))
     recorder = _make_recorder(on_epoch_end)
     all_callbacks: list[Any] = list(callbacks)
     if lr_schedule is not None:
