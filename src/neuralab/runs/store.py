@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -29,19 +30,26 @@ Status = Literal["incomplete", "complete"]
 STATUS_FILE = "status.json"
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def _replacing(target: Path, *, suffix: str = ".tmp") -> Iterator[str]:
+    """A temporary path beside ``target``, renamed onto it on success, removed on failure."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        yield tmp
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    with _replacing(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
     return path
 
 
@@ -154,15 +162,9 @@ class RunDir:
     def save_model(self, model: Any, relative: str = "model.keras") -> Path:
         """``model.save`` to a temporary ``.keras`` file, then rename into place."""
         target = self.path / relative
-        fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".keras", dir=self.path)
-        os.close(fd)
-        try:
+        # Keras wants the .keras suffix on the file it writes.
+        with _replacing(target, suffix=".keras") as tmp:
             model.save(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         return target
 
     def set_status(self, status: Status, **info: Any) -> None:
