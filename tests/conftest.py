@@ -9,11 +9,17 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from neuralab.backend import enable_compilation_cache
+
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+# Compiled epoch programs are shared between tests that train same-shaped models.
+enable_compilation_cache(Path(tempfile.gettempdir()) / "neuralab-test-xla-cache")
 
 
 @pytest.fixture

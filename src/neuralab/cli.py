@@ -125,8 +125,11 @@ def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends:
             )
         if explicit:
             requested = explicit[0]
-    choice = choose_backend(requested, layer_types=layer_types)
-    return use_backend(choice)
+    choice = use_backend(choose_backend(requested, layer_types=layer_types))
+    from neuralab.backend import enable_compilation_cache
+
+    enable_compilation_cache()
+    return choice
 
 
 def _check_trainer(trainer: str) -> None:

@@ -166,7 +166,7 @@ def fused_fit(
         taken = a[order[: count * batch_size]]
         return taken.reshape((count, batch_size, *a.shape[1:]))
 
-    def run_epoch(state: tuple[Any, ...], order: Any) -> tuple[tuple[Any, ...], Any, Any]:
+    def run_epoch(state: tuple[Any, ...], order: Any) -> tuple[tuple[Any, ...], Any, Any, Any]:
         trainable, non_trainable, optimizer_vars, _ = state
         state = (trainable, non_trainable, optimizer_vars, metrics_zero)
 
@@ -205,7 +205,7 @@ def fused_fit(
                     test_state, (xv_dev[v_full * batch_size :], yv_dev[v_full * batch_size :])
                 )
             state = (trainable, non_trainable, optimizer_vars, test_state[2])
-        return state, logs, val_logs
+        return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
 
     epoch_fn = jax.jit(run_epoch, donate_argnums=(0,))
     # History last: it records the logs as the other callbacks left them (e.g. the rate
@@ -225,9 +225,12 @@ def fused_fit(
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
         order = jnp.asarray(rng.permutation(n) if shuffle else np.arange(n))
-        state, train_logs, val_logs = epoch_fn(_state(model, optimizer=True), order)
+        state, train_logs, val_logs, rate = epoch_fn(_state(model, optimizer=True), order)
         _write_back(model, state)
         logs = _to_floats(train_logs)
+        # The rate at the epoch's end, computed in the program: evaluating a Keras schedule
+        # eagerly afterwards costs more than the epoch itself for small models.
+        logs["learning_rate"] = float(rate)
         if val_logs is not None:
             logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
@@ -236,6 +239,15 @@ def fused_fit(
     callback_list.on_train_end(logs)
     keys = list(recorder.history)
     return [{k: float(recorder.history[k][i]) for k in keys} for i in range(len(recorder.epoch))]
+
+
+def _learning_rate(optimizer: Any, optimizer_vars: Sequence[Any]) -> Any:
+    """The optimizer's current learning rate, read from traced optimizer state."""
+    from keras import ops
+    from keras.src.backend import StatelessScope
+
+    with StatelessScope(state_mapping=list(zip(optimizer.variables, optimizer_vars, strict=True))):
+        return ops.convert_to_tensor(optimizer._get_current_learning_rate())
 
 
 def _floatx(a: np.ndarray) -> np.ndarray:

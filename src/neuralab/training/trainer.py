@@ -106,7 +106,8 @@ def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             row = {k: float(v) for k, v in (logs or {}).items()}
-            row["learning_rate"] = current_learning_rate(self.model)
+            if "learning_rate" not in row:  # the fused trainer reports it itself
+                row["learning_rate"] = current_learning_rate(self.model)
             self.rows.append(row)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1, row)
