@@ -48,3 +48,12 @@ def test_not_writable_output(tmp_path):
         RunError, match=r"output directory is not writable .*Choose another with --output DIR"
     ):
         RunDir.create(blocker / "runs", "x")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "report.html", "<html></html>")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -30,12 +30,19 @@ Status = Literal["incomplete", "complete"]
 STATUS_FILE = "status.json"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _replacing(target: Path, *, suffix: str = ".tmp") -> Iterator[str]:
     """A temporary path beside ``target``, renamed onto it on success, removed on failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
     try:
         yield tmp
         os.replace(tmp, target)

@@ -218,8 +218,10 @@ def find_learning_rate(
     Afterwards, also when the test fails or is interrupted (``KeyboardInterrupt``), every
     model variable (weights, non-trainable state, dropout seed state) and every optimizer
     variable (slots, ``iterations``, learning rate) is restored bit for bit, on every
-    backend, a learning-rate schedule is put back in place of the rate the test set, and
-    the metrics are reset. A later ``fit`` continues exactly as if the test never ran.
+    backend; a learning-rate schedule, swapped for a settable rate during the test, is put
+    back; the metrics are reset. A later ``fit`` continues exactly as if the test never ran.
+    (State outside the model and optimizer, such as Keras's global seed generator, is not
+    touched by the test's own code and not restored.)
 
     Args:
         model: A compiled Keras model (built or not).
@@ -269,8 +271,8 @@ def find_learning_rate(
             "`model.compile(optimizer=..., loss=...)` first. "
             f"Received: model={getattr(model, 'name', model)!r} (not compiled)"
         )
-    n_samples = _n_samples(x)
-    n_targets = _n_samples(y)
+    n_samples = _n_samples("x", x)
+    n_targets = _n_samples("y", y)
     if n_samples == 0 or n_samples != n_targets:
         raise NeuralabError(
             "`x` and `y` must hold the same number (> 0) of samples. "
@@ -326,11 +328,16 @@ def find_learning_rate(
     )
 
 
-def _n_samples(data: Any) -> int:
+def _n_samples(name: str, data: Any) -> int:
     import keras
 
     leaves = keras.tree.flatten(data)
-    return len(leaves[0]) if leaves else 0
+    if not leaves or not all(hasattr(a, "__len__") and np.ndim(a) >= 1 for a in leaves):
+        raise NeuralabError(
+            f"`{name}` must be an array of samples (or a list or dict of such arrays), "
+            f"not a dataset or generator. Received: {name} of type {type(data).__name__}"
+        )
+    return len(leaves[0])
 
 
 def _take(data: Any, index: np.ndarray) -> Any:
