@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuralab.training.lr_finder import LRFinderResult, find_learning_rate
-
 from neuralab.config import ExperimentSpec
 from neuralab.runs.environment import environment_info
 from neuralab.runs.store import RunDir
+from neuralab.training.lr_finder import LRFinderResult, find_learning_rate
 
 
 @dataclass(repr=False)
@@ -49,9 +48,9 @@ def run_lr_find(
     suggestions) and ``plots/lr_find.png`` (suggestions marked).
     """
     import keras
+
     from neuralab.analysis.figures import save_figure
     from neuralab.analysis.lr_plot import LRRangeDisplay
-
     from neuralab.reports.i18n import translator
     from neuralab.runs.runner import prepare_experiment
 
