@@ -207,7 +207,9 @@ def fused_fit(
             state = (trainable, non_trainable, optimizer_vars, test_state[2])
         return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
 
-    epoch_fn = jax.jit(run_epoch, donate_argnums=(0,))
+    # No buffer donation: a Ctrl-C landing between the call and the write-back must not leave
+    # the Keras variables pointing at donated (deleted) buffers.
+    epoch_fn = jax.jit(run_epoch)
     # History last: it records the logs as the other callbacks left them (e.g. the rate
     # LearningRateScheduler adds), exactly as model.fit's History does.
     recorder = keras.callbacks.History()
