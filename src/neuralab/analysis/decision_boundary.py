@@ -187,26 +187,44 @@ def plot_decision_boundaries(
 
     The model is evaluated once, on a grid covering all panels' points.
     """
-    plt = _pyplot()
     x_all = np.concatenate([_check_2d(x) for _, x, _ in splits])
     predict = (
         model_or_predict
         if callable(model_or_predict) and not hasattr(model_or_predict, "predict")
         else (lambda g: model_or_predict.predict(g, batch_size=len(g), verbose=0))
     )
-    grid_display = DecisionBoundaryDisplay.from_predict(
+    grid = DecisionBoundaryDisplay.from_predict(
         predict, x_all, np.zeros(len(x_all), dtype=np.int64), resolution=resolution
     )
+    return plot_boundary_panels(
+        grid.xx,
+        grid.yy,
+        grid.predictions,
+        splits,
+        class_names=class_names,
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+    )
+
+
+def plot_boundary_panels(
+    xx: np.ndarray,
+    yy: np.ndarray,
+    predictions: np.ndarray,
+    splits: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str = "",
+    xlabel: str = "x0",
+    ylabel: str = "x1",
+) -> Any:
+    """Side-by-side panels over one already-predicted grid (e.g. loaded from a run)."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 5.4), squeeze=False)
     for ax, (panel, x, y) in zip(axes[0], splits, strict=True):
         DecisionBoundaryDisplay(
-            xx=grid_display.xx,
-            yy=grid_display.yy,
-            predictions=grid_display.predictions,
-            x=x,
-            y=y,
-            class_names=class_names,
-            title=panel,
+            xx=xx, yy=yy, predictions=predictions, x=x, y=y, class_names=class_names, title=panel
         ).plot(ax=ax, xlabel=xlabel, ylabel=ylabel)
     if title:
         fig.suptitle(title)

@@ -74,27 +74,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _boundary_figure(path: Path, *, title: str, t: dict[str, str]) -> Any:
-    """The chapter's train/test figure: one panel per split over one shared grid."""
-    from neuralab.analysis.decision_boundary import DecisionBoundaryDisplay
-    from neuralab.analysis.figures import _pyplot
+    """The chapter's train/test figure from the grid and points saved with the run."""
+    from neuralab.analysis.decision_boundary import plot_boundary_panels
 
-    plt = _pyplot()
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     names = [str(s) for s in arrays["splits"] if str(s) in ("train", "test")] or [
         str(s) for s in arrays["splits"]
     ]
-    fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 5.4), squeeze=False)
-    for ax, split in zip(axes[0], names, strict=True):
-        DecisionBoundaryDisplay(
-            xx=arrays["xx"],
-            yy=arrays["yy"],
-            predictions=arrays["predictions"],
-            x=arrays[f"x_{split}"],
-            y=arrays[f"y_{split}"],
-            class_names=[str(c) for c in arrays["class_names"]],
-            title=t[split],
-        ).plot(ax=ax)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return plot_boundary_panels(
+        arrays["xx"],
+        arrays["yy"],
+        arrays["predictions"],
+        [(t[name], arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in names],
+        class_names=[str(c) for c in arrays["class_names"]],
+        title=title,
+    )
