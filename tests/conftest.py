@@ -67,3 +67,74 @@ def tiny_spec(write_toml):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def tiny_spec_text() -> str:
     return TINY_SPEC
+
+
+class _Files:
+    """What the local test server serves: path -> bytes, plus fault injection."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.cut_after: dict[str, int] = {}  # close the connection after N bytes (once)
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+
+
+@pytest.fixture
+def http_server():  # type: ignore[no-untyped-def]
+    """A real HTTP server on 127.0.0.1 serving ``server.files`` with Range support.
+
+    Yields an object with ``url(path)``, ``files``, ``cut_after`` and ``requests``.
+    """
+    import http.server
+    import threading
+
+    state = _Files()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            state.requests.append((path, self.headers.get("Range")))
+            body = state.files.get(path)
+            if body is None:
+                self.send_error(404)
+                return
+            start = 0
+            rng = self.headers.get("Range")
+            if rng and rng.startswith("bytes="):
+                start = int(rng[6:].split("-", 1)[0])
+                if start >= len(body):
+                    self.send_error(416)
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(body) - start))
+            self.end_headers()
+            cut = state.cut_after.pop(path, None)
+            self.wfile.write(body[start:] if cut is None else body[start : start + cut])
+            if cut is not None:
+                self.wfile.flush()
+                self.close_connection = True
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    state.url = lambda path: f"http://{host}:{port}{path}"  # type: ignore[attr-defined]
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _private_caches(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Data caches (neuralab's and Keras's) in a fresh folder: tests never see real ones."""
+    root = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("NEURALAB_DATA", str(root / "datasets"))
+    monkeypatch.setenv("KERAS_HOME", str(root / "keras"))
+    return root

@@ -207,6 +207,9 @@ def _summary_table(result: Any, lang: str) -> Table:
     table.add_column(t["epochs"], justify="right")
     table.add_column("LR", justify="right")
     table.add_column(f"{t['train']} acc", justify="right")
+    with_validation = any(run.metric("validation") is not None for run in result.runs)
+    if with_validation:
+        table.add_column("Val acc", justify="right")
     table.add_column(f"{t['test']} acc", justify="right")
     table.add_column(t["chapter"], justify="right", no_wrap=True)
     table.add_column(t["match"], justify="center")
@@ -222,6 +225,7 @@ def _summary_table(result: Any, lang: str) -> Table:
             str(run.training.epochs_run),
             f"{run.learning_rate:.3g}" if run.learning_rate else "default",
             _pct(run.metric("train")),
+            *([_pct(run.metric("validation"))] if with_validation else []),
             _pct(run.metric("test")),
             f"{_pct(ref.value)} {t[ref.split].lower()}" if ref else "–",
             matched,
@@ -288,12 +292,20 @@ def lab_command(
     backend: BackendOpt = "auto",
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Use the data in this folder or file instead of the lab's default "
+            "(e.g. a folder of Fashion-MNIST IDX files).",
+        ),
+    ] = None,
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
         from neuralab.labs.registry import load_lab_spec
 
-        experiments = load_lab_spec(name)
+        experiments = load_lab_spec(name, data=data)
     _run_file(
         experiments,
         name=name,
@@ -411,6 +423,65 @@ def report_command(
 
         path = write_report(run_dir, lang=lang)
         _say(f"Report: {path}")
+
+
+data_app = typer.Typer(
+    help="Data sets: fetch them into the cache.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(data_app, name="data")
+
+
+@contextmanager
+def _download_progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
+    if state.quiet:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=24),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = progress.add_task(name, total=total)
+        progress.update(tasks[name], completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+@data_app.command("fetch")
+def data_fetch_command(
+    name: Annotated[str, typer.Argument(help="Data set to download (e.g. fashion-mnist).")],
+    mirror: Annotated[
+        str | None,
+        typer.Option("--mirror", help="Base URL of a mirror serving the same file names."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 30.0,
+) -> None:
+    """Download a data set into the cache: verified checksums, resumable, all or nothing."""
+    with _user_errors():
+        from neuralab.data.download import fetch_dataset
+        from neuralab.data.registry import remote_dataset
+
+        remote = remote_dataset(name)
+        if mirror:
+            remote = remote.with_mirror(mirror)
+        with _download_progress() as progress:
+            path = fetch_dataset(remote, progress=progress, timeout=timeout)
+        _say(f"{name}: {path}")
 
 
 def main() -> None:

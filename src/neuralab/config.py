@@ -271,12 +271,14 @@ class ExpectSpec(_Spec):
     """An expected result band, checked after training: ``min <= metric <= max``.
 
     ``metric`` is ``train_``, ``validation_`` or ``test_`` followed by a compiled metric
-    name or ``loss``, e.g. ``test_accuracy``.
+    name or ``loss``, e.g. ``test_accuracy``. ``data`` limits the band to runs on that data
+    set (a lab with an offline stand-in expects different numbers from each).
     """
 
     metric: str
     min: float | None = None
     max: float | None = None
+    data: str | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> ExpectSpec:
@@ -293,6 +295,28 @@ class ReferenceSpec(_Spec):
     split: Literal["train", "test", "validation"] = "train"
     loss: float | None = None
     note: str = ""
+
+
+class ReportSpec(_Spec):
+    """What a run's report shows besides its defaults.
+
+    Args:
+        history: ``"panels"`` (one panel per metric) or ``"overlay"`` (every curve on one
+            axes, the notebooks' ``pd.DataFrame(history.history).plot()``).
+        history_ylim: Y range of the overlay, e.g. ``[0, 1]`` (the notebook's ``set_ylim``).
+        weights_layer: Layer (name or index) whose weights get a histogram; default the
+            first layer with weights.
+        predictions: How many of the first evaluation samples to show with their predicted
+            class (images only).
+        evaluate_on: Split for the confusion matrix and classification report (``auto``:
+            test, else validation, else train).
+    """
+
+    history: Literal["panels", "overlay"] = "panels"
+    history_ylim: tuple[float, float] | None = None
+    weights_layer: str | int | None = None
+    predictions: int = Field(default=10, ge=0, le=100)
+    evaluate_on: Literal["auto", "test", "validation", "train"] = "auto"
 
 
 class ExperimentSpec(_Spec):
@@ -313,6 +337,8 @@ class ExperimentSpec(_Spec):
     fit: FitSpec = FitSpec()
     expect: tuple[ExpectSpec, ...] = ()
     reference: ReferenceSpec | None = None
+    report: ReportSpec = ReportSpec()
+    when: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -326,6 +352,19 @@ class ExperimentSpec(_Spec):
     def to_dict(self) -> dict[str, Any]:
         """A plain, TOML/JSON-ready dict that parses back to an equal spec."""
         return _plain(self.model_dump(mode="json"))
+
+    def for_data(self, data_name: str) -> ExperimentSpec:
+        """This spec with the overrides of ``when.<data_name>`` applied (itself if none).
+
+        A lab whose data have an offline stand-in (Fashion-MNIST -> digits) trains the
+        stand-in with settings of its own, e.g. ``[experiments.when.digits] fit.epochs = 150``.
+        """
+        override = self.when.get(data_name)
+        if not override:
+            return self
+        base = {k: v for k, v in self.model_dump(mode="python").items() if k != "when"}
+        merged = deep_merge(_plain(base), override)
+        return type(self).model_validate(merged)
 
 
 class ExperimentFile(_Spec):
@@ -490,6 +529,14 @@ def _check_cross_references(parsed: ExperimentFile) -> None:
                 f"{where}.model: required key is missing. Give `model.layers = [...]` or "
                 '`model.preset = "mlp"`.'
             )
+        for data_name in exp.when:
+            try:
+                exp.for_data(data_name)
+            except ValidationError as err:
+                inner = spec_error_from_validation(err, source="")
+                raise SpecError(
+                    f"{where}.when.{data_name}: {str(inner).removeprefix(': ')}"
+                ) from None
         if exp.name in seen:
             raise SpecError(
                 f"{where}.name: the name {exp.name!r} is used twice; experiment names "

@@ -129,3 +129,12 @@ def test_optimizer_case_insensitive_and_learning_rate():
 def test_learning_rate_given_twice():
     with pytest.raises(SpecError, match="given twice"):
         build_optimizer(CompileSpec(optimizer={"type": "Adam", "learning_rate": 0.1}), 0.01)  # type: ignore[arg-type]
+
+
+def test_layer_names_are_numbered_per_model_like_a_fresh_session():
+    first = _build(Layer("Flatten"), Layer("Dense", units=3), Layer("Dense", units=2))
+    second = _build(
+        Layer("Dense", units=3, name="dense_1"), Layer("Dense", units=3), Layer("Dense", units=2)
+    )
+    assert [layer.name for layer in first.layers] == ["flatten", "dense", "dense_1"]
+    assert [layer.name for layer in second.layers] == ["dense_1", "dense", "dense_2"]

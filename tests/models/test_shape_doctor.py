@@ -131,3 +131,16 @@ def test_from_logits_silences_the_warning():
     model = _model(Layer("Dense", units=1), input_shape=(2,))
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
     assert diagnose(model, make_circles(20), loss=loss) == []
+
+
+def test_ten_output_classes_for_data_with_three():
+    model = _model(Layer("Dense", units=10, activation="softmax"), input_shape=(2,))
+    with pytest.raises(ShapeError) as info:
+        check_model_fits_data(
+            model, make_blobs(60, n_classes=3), loss="sparse_categorical_crossentropy"
+        )
+    assert str(info.value) == (
+        "data and model do not fit: the output layer has 10 units (one per class) but the data "
+        "have 3 classes (class 0, class 1, class 2): 7 outputs would stand for classes that never occur. Use "
+        "Dense(3, activation='softmax'), or check that this is the right data set."
+    )

@@ -61,7 +61,13 @@ class LearningCurvesDisplay:
         return cls(history, title=title, metrics=metrics)
 
     def plot(
-        self, axes: Any = None, *, xlabel: str = "epoch", labels: Mapping[str, str] | None = None
+        self,
+        axes: Any = None,
+        *,
+        xlabel: str = "epoch",
+        labels: Mapping[str, str] | None = None,
+        overlay: bool = False,
+        ylim: tuple[float, float] | None = None,
     ) -> LearningCurvesDisplay:
         """Draw the panels.
 
@@ -70,12 +76,18 @@ class LearningCurvesDisplay:
             xlabel: X axis label.
             labels: Display text for english words ("loss", "accuracy", "learning rate",
                 "train", "validation"), e.g. Portuguese.
+            overlay: Every curve on one axes (the notebooks' ``DataFrame.plot()``; the
+                learning rate is left out), one colour per metric.
+            ylim: Y range of the metric axes, e.g. ``(0, 1)``.
         """
         plt = _pyplot()
         words = dict(labels or {})
 
         def say(word: str) -> str:
             return words.get(word, word)
+
+        if overlay:
+            return self._plot_overlay(axes, xlabel=xlabel, say=say, ylim=ylim)
 
         lr_key = next((k for k in _LR_KEYS if k in self.history), None)
         n_panels = len(self.metrics) + (1 if lr_key else 0)
@@ -103,6 +115,8 @@ class LearningCurvesDisplay:
             ax.set_xlabel(xlabel)
             ax.set_ylabel(say(fam))
             ax.grid(True, alpha=0.3)
+            if ylim is not None:
+                ax.set_ylim(*ylim)
             ax.legend()
         if lr_key:
             ax = axes[len(self.metrics)]
@@ -118,5 +132,40 @@ class LearningCurvesDisplay:
             fig.suptitle(self.title)
         fig.tight_layout()
         self.axes_ = axes[:n_panels]
+        self.figure_ = fig
+        return self
+
+    def _plot_overlay(
+        self, ax: Any, *, xlabel: str, say: Any, ylim: tuple[float, float] | None
+    ) -> LearningCurvesDisplay:
+        plt = _pyplot()
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 5))
+        else:
+            ax = np.ravel(ax)[0] if isinstance(ax, list | tuple | np.ndarray) else ax
+            fig = ax.figure
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, fam in enumerate(self.metrics):
+            color = colors[i % len(colors)]
+            for key, style, who in ((fam, "-", "train"), (f"val_{fam}", "--", "validation")):
+                if key in self.history:
+                    values = self.history[key]
+                    ax.plot(
+                        np.arange(1, len(values) + 1),
+                        values,
+                        style,
+                        color=color,
+                        label=f"{say(fam)} ({say(who)})",
+                        linewidth=1.8,
+                    )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(" / ".join(say(f) for f in self.metrics))
+        ax.grid(True)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.legend()
+        ax.set_title(self.title)
+        fig.tight_layout()
+        self.axes_ = [ax]
         self.figure_ = fig
         return self

@@ -6,22 +6,30 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from neuralab.data.dataset import Dataset
+from neuralab.data.dataset import Dataset, Splits
+from neuralab.data.download import RemoteDataset
+from neuralab.data.mnist import FASHION_MNIST, digits, fashion_mnist, idx_folder
 from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
 from neuralab.errors import DataError, SpecError, did_you_mean, one_of
 
-DATASETS: dict[str, Callable[..., Dataset]] = {
+DATASETS: dict[str, Callable[..., Dataset | Splits]] = {
     "circles": make_circles,
     "moons": make_moons,
     "blobs": make_blobs,
     "spirals": make_spirals,
+    "digits": digits,
+    "fashion_mnist": fashion_mnist,
+    "idx": idx_folder,
 }
 
 
 def load_dataset(
     name: str, params: Mapping[str, Any] | None = None, *, where: str = "data"
-) -> Dataset:
+) -> Dataset | Splits:
     """Load the registered data set ``name`` with loader keyword arguments ``params``.
+
+    Loaders of data sets that come with their own splits (Fashion-MNIST's train and test
+    files) return :class:`Splits`; the others one :class:`Dataset`.
 
     Raises:
         SpecError: unknown name or parameter (with the valid ones).
@@ -50,5 +58,22 @@ def load_dataset(
         raise DataError(f"{where}: invalid value for the {name!r} data set: {exc}") from None
     except TypeError as exc:
         raise SpecError(f"{where}: invalid parameter for {name!r}: {exc}.") from None
-    data.check_finite()
+    parts = data.items() if isinstance(data, Splits) else [("data", data)]
+    for _, part in parts:
+        part.check_finite()
     return data
+
+
+#: Data sets that `neuralab data fetch NAME` can download.
+REMOTE_DATASETS: dict[str, RemoteDataset] = {"fashion-mnist": FASHION_MNIST}
+
+
+def remote_dataset(name: str) -> RemoteDataset:
+    """The downloadable data set ``name``.
+
+    Raises:
+        DataError: unknown name (with the valid ones).
+    """
+    if name not in REMOTE_DATASETS:
+        raise DataError(one_of("name", name, REMOTE_DATASETS) + " These can be fetched.")
+    return REMOTE_DATASETS[name]

@@ -20,6 +20,7 @@ class LabInfo:
     summary: str
     seed: str
     narrative_module: str | None = None
+    data_param: str | None = None  # loader parameter that `--data PATH` sets
 
 
 LABS: dict[str, LabInfo] = {
@@ -30,6 +31,15 @@ LABS: dict[str, LabInfo] = {
         "learning-rate range test",
         seed="circles-chapter.md",
         narrative_module="neuralab.labs.circles",
+    ),
+    "fashion-mnist": LabInfo(
+        name="fashion-mnist",
+        file="fashion_mnist.toml",
+        summary="Multi-class MLP on Fashion-MNIST (IDX files; scikit-learn's digits offline): "
+        "confusion matrix, predictions, layers and weights",
+        seed="fashion-mnist-notebook.md",
+        narrative_module="neuralab.labs.fashion_mnist",
+        data_param="path",
     ),
 }
 
@@ -46,9 +56,28 @@ def lab_file(name: str) -> Path:
     return Path(str(resources.files("neuralab.labs").joinpath(info.file)))
 
 
-def load_lab_spec(name: str) -> ExperimentFile:
-    """The validated experiments of lab ``name``."""
-    return load_experiments(lab_file(name))
+def load_lab_spec(name: str, data: str | Path | None = None) -> ExperimentFile:
+    """The validated experiments of lab ``name``, on the data in ``data`` if given.
+
+    Raises:
+        NeuralabError: unknown lab, or ``data`` for a lab whose data are generated.
+    """
+    experiments = load_experiments(lab_file(name))
+    if data is None:
+        return experiments
+    info = lab_info(name)
+    if info.data_param is None:
+        raise NeuralabError(
+            f"the {name!r} lab generates its own data and takes no --data. Labs that read "
+            f"data: {', '.join(n for n, i in LABS.items() if i.data_param) or 'none'}."
+        )
+    updated = []
+    for spec in experiments.experiments:
+        params = {**spec.data.params, info.data_param: str(data)}
+        updated.append(
+            spec.model_copy(update={"data": spec.data.model_copy(update={"params": params})})
+        )
+    return experiments.model_copy(update={"experiments": tuple(updated)})
 
 
 def lab_narrative(name: str, lang: str) -> dict[str, str]:

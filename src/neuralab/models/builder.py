@@ -8,6 +8,7 @@ valid names and the nearest one.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -90,8 +91,12 @@ def _regularizer(value: Any, where: str) -> Any:
     raise SpecError(f"{where}: invalid regularizer {value!r}; write {{l2 = 0.001}}.")
 
 
-def build_layer(spec: LayerSpec, *, where: str = "layer") -> keras.layers.Layer:
+def build_layer(
+    spec: LayerSpec, *, where: str = "layer", name: str | None = None
+) -> keras.layers.Layer:
     """Create one Keras layer from its spec, checking the class and argument names.
+
+    ``name`` names the layer unless the spec does.
 
     Raises:
         SpecError: unknown layer class or argument, or a value Keras rejects.
@@ -117,6 +122,8 @@ def build_layer(spec: LayerSpec, *, where: str = "layer") -> keras.layers.Layer:
             args[key] = _regularizer(args[key], f"{where}.{key}")
         elif isinstance(args[key], list):
             args[key] = tuple(args[key])  # TOML arrays -> Keras tuples (kernel_size, ...)
+    if name is not None and "name" not in args:
+        args["name"] = name
     try:
         return cls(**args)
     except (ValueError, TypeError) as exc:
@@ -182,13 +189,48 @@ def build_model(
         )
     if any(d is not None and d <= 0 for d in shape):
         raise SpecError(f"{where}.input_shape: dimensions must be positive. Received: {shape!r}.")
-    built = [build_layer(layer, where=f"{where}.layers[{i}]") for i, layer in enumerate(layers)]
+    names = _names_per_model(layers)
+    built = [
+        build_layer(layer, where=f"{where}.layers[{i}]", name=names[i])
+        for i, layer in enumerate(layers)
+    ]
     try:
         return keras.Sequential([keras.Input(shape=tuple(shape)), *built], name=name)
     except (ValueError, TypeError) as exc:
         raise SpecError(
             f"{where}: the layers do not fit together for input shape {tuple(shape)}: {exc}"
         ) from None
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _names_per_model(layers: Sequence[LayerSpec]) -> list[str | None]:
+    """Names a fresh Keras session would give the unnamed layers (dense, dense_1, ...).
+
+    Keras numbers layer names per process, so the second model built would have ``dense_3``;
+    numbering per model keeps names stable across runs and equal to the chapters' summaries.
+    Layers named in the spec keep their name (None here).
+    """
+    used = {str(layer.args["name"]) for layer in layers if "name" in layer.args}
+    counts: dict[str, int] = {}
+    names: list[str | None] = []
+    for layer in layers:
+        if "name" in layer.args:
+            names.append(None)
+            continue
+        base = _snake_case(layer.type)
+        while True:
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            candidate = base if n == 0 else f"{base}_{n}"
+            if candidate not in used:
+                break
+        used.add(candidate)
+        names.append(candidate)
+    return names
 
 
 # --------------------------------------------------------------------------- compile

@@ -60,7 +60,7 @@ def loss_name(loss: Any) -> str:
     return str(name).lower()
 
 
-def _from_logits(loss: Any) -> bool:
+def from_logits(loss: Any) -> bool:
     if isinstance(loss, str):
         return False
     cfg = getattr(loss, "get_config", None)
@@ -142,7 +142,7 @@ def diagnose(model: keras.Model, data: Dataset, *, loss: Any) -> list[Finding]:
     kind = label_kind(data.y)
     last = model.layers[-1] if model.layers else None
     activation = _activation_name(last)
-    logits = _from_logits(loss)
+    logits = from_logits(loss)
     n_classes = data.n_classes
 
     if activation == "softmax" and width == 1:
@@ -231,6 +231,18 @@ def diagnose(model: keras.Model, data: Dataset, *, loss: Any) -> list[Finding]:
                         f"the labels go up to class id {top} but the output layer has only "
                         f"{width} units (ids 0..{width - 1}). Use Dense({top + 1}) or check "
                         "the labels.",
+                    )
+                )
+            elif n_classes and width > n_classes:
+                shown = _preview(np.asarray(data.class_names))
+                findings.append(
+                    Finding(
+                        "error",
+                        "output_wider_than_classes",
+                        f"the output layer has {width} units (one per class) but the data have "
+                        f"{n_classes} classes ({shown}): {width - n_classes} outputs would "
+                        f"stand for classes that never occur. Use Dense({n_classes}, "
+                        "activation='softmax'), or check that this is the right data set.",
                     )
                 )
         if not logits and activation != "softmax" and width > 1:

@@ -39,9 +39,16 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
     if history_path.exists():
         history = pd.read_csv(history_path, index_col=0)
         if len(history):
+            report = spec.get("report") or {}
+            ylim = report.get("history_ylim")
             display = LearningCurvesDisplay.from_history(
                 history, title=f"{t['learning curves']}: {name}"
-            ).plot(xlabel=t["epoch"], labels=labels)
+            ).plot(
+                xlabel=t["epoch"],
+                labels=labels,
+                overlay=report.get("history") == "overlay",
+                ylim=tuple(ylim) if ylim else None,
+            )
             written.append(save_figure(display.figure_, run_dir / "plots" / "history.png"))
 
     lr_test = _read_json(run_dir / "lr_test.json")
@@ -63,6 +70,52 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
     if boundary.exists():
         figure = _boundary_figure(boundary, title=f"{t['decision boundary']}: {name}", t=t)
         written.append(save_figure(figure, run_dir / "plots" / "decision_boundary.png"))
+    written.extend(_evaluation_figures(run_dir, name=name, t=t, labels=labels))
+    return written
+
+
+def _evaluation_figures(
+    run_dir: Path, *, name: str, t: dict[str, str], labels: dict[str, str]
+) -> list[Path]:
+    """Confusion matrix, prediction galleries and weight histograms, from their files."""
+    from neuralab.analysis.evaluation import ConfusionMatrixDisplay, plot_image_grid
+    from neuralab.analysis.figures import save_figure
+    from neuralab.analysis.inspection import plot_weight_histograms
+
+    written: list[Path] = []
+    plots = run_dir / "plots"
+    evaluation = _read_json(run_dir / "evaluation.json")
+    if evaluation:
+        split = t.get(evaluation["split"], evaluation["split"])
+        display = ConfusionMatrixDisplay.from_evaluation(
+            evaluation, title=f"{t['confusion matrix']} ({split}): {name}"
+        ).plot(labels=labels)
+        written.append(save_figure(display.figure_, plots / "confusion.png"))
+    gallery = run_dir / "plots" / "predictions.npz"
+    if gallery.exists():
+        with np.load(gallery, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        names = [str(c) for c in arrays["class_names"]]
+        for key, title in (("first", t["first predictions"]), ("top_losses", t["top losses"])):
+            true, pred = arrays[f"{key}_true"], arrays[f"{key}_pred"]
+            captions = [
+                f"{names[p]} ({100 * c:.0f}%)" + ("" if p == y else f"\n{t['true']}: {names[y]}")
+                for p, y, c in zip(pred, true, arrays[f"{key}_confidence"], strict=True)
+            ]
+            figure = plot_image_grid(
+                arrays[f"{key}_x"],
+                captions,
+                correct=[bool(p == y) for p, y in zip(pred, true, strict=True)],
+                title=f"{title}: {name}",
+            )
+            written.append(save_figure(figure, plots / f"{key}.png"))
+    weights = _read_json(run_dir / "weights.json")
+    if weights and weights.get("detail"):
+        detail = weights["detail"]
+        figure = plot_weight_histograms(
+            detail, title=f"{t['weights']}: {name} / {detail['layer']}", labels=labels
+        )
+        written.append(save_figure(figure, plots / "weights.png"))
     return written
 
 

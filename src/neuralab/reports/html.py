@@ -71,6 +71,9 @@ def load_run(path: str | Path) -> dict[str, Any]:
     record["env"] = run.read_json("env.json", {}) or {}
     record["summary"] = run.read_text("summary.txt")
     record["lr_test"] = run.read_json("lr_test.json")
+    record["evaluation"] = run.read_json("evaluation.json")
+    record["layers"] = run.read_json("layers.json")
+    record["weights"] = run.read_json("weights.json")
     history_path = run.path / "history.csv"
     record["history"] = (
         pd.read_csv(history_path, index_col=0) if history_path.exists() else pd.DataFrame()
@@ -83,7 +86,15 @@ def _images(run_dir: Path) -> dict[str, str | None]:
     plots = run_dir / "plots"
     return {
         name: _data_uri(plots / f"{name}.png")
-        for name in ("decision_boundary", "history", "lr_range")
+        for name in (
+            "decision_boundary",
+            "history",
+            "lr_range",
+            "confusion",
+            "first",
+            "top_losses",
+            "weights",
+        )
     }
 
 

@@ -115,11 +115,62 @@ def _resolve_learning_rate(
     return lr
 
 
+def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str) -> Splits:
+    """Apply ``spec.data`` (class names, test and validation sizes) to loaded data.
+
+    A data set that comes split (Fashion-MNIST's train and test files) keeps its splits:
+    asking for a test or validation split it already has is an error; a validation split it
+    lacks is taken from the end of its training part.
+    """
+    from dataclasses import replace
+
+    parts = loaded.items() if isinstance(loaded, Splits) else [("data", loaded)]
+    for _, part in parts:
+        part.check_finite()
+    names = spec.data.class_names
+    if names is not None:
+        n_classes = parts[0][1].n_classes
+        if len(names) != n_classes:
+            raise SpecError(
+                f"{where}.data.class_names: {len(names)} names given for the {n_classes} "
+                f"classes of the data. Received: class_names={list(names)}."
+            )
+    if isinstance(loaded, Splits):
+        for key, present in (("test_size", loaded.test), ("validation_size", loaded.validation)):
+            if getattr(spec.data, key) and present is not None:
+                raise SpecError(
+                    f"{where}.data.{key}: the {spec.data.name!r} data set comes with its own "
+                    f"{key.removesuffix('_size')} split; remove `{key}`."
+                )
+        splits = loaded
+        if spec.data.validation_size and loaded.validation is None:
+            carved = split_dataset(
+                loaded.train,
+                validation_size=spec.data.validation_size,
+                shuffle=spec.data.shuffle,
+                seed=spec.seed,
+            )
+            splits = Splits(train=carved.train, validation=carved.validation, test=loaded.test)
+    else:
+        splits = split_dataset(
+            loaded,
+            test_size=spec.data.test_size,
+            validation_size=spec.data.validation_size,
+            shuffle=spec.data.shuffle,
+            seed=spec.seed,
+        )
+    if names is not None:
+        splits = Splits(
+            **{key: replace(part, class_names=tuple(names)) for key, part in splits.items()}
+        )
+    return splits
+
+
 def prepare_experiment(
     spec: ExperimentSpec,
     *,
     suggestions: Mapping[str, Mapping[str, float]] | None = None,
-    data: Dataset | None = None,
+    data: Dataset | Splits | None = None,
     model: keras.Model | None = None,
     quick: bool = False,
     where: str = "",
@@ -148,28 +199,13 @@ def prepare_experiment(
     )
 
     where = where or f"experiment {spec.name!r}"
-    dataset = (
+    loaded = (
         data
         if data is not None
         else load_dataset(spec.data.name, spec.data.params, where=f"{where}.data")
     )
-    dataset.check_finite()
-    if spec.data.class_names is not None:
-        if len(spec.data.class_names) != dataset.n_classes:
-            raise SpecError(
-                f"{where}.data.class_names: {len(spec.data.class_names)} names given for "
-                f"{dataset.n_classes} classes. Received: class_names={list(spec.data.class_names)}."
-            )
-        from dataclasses import replace
-
-        dataset = replace(dataset, class_names=spec.data.class_names)
-    splits = split_dataset(
-        dataset,
-        test_size=spec.data.test_size,
-        validation_size=spec.data.validation_size,
-        shuffle=spec.data.shuffle,
-        seed=spec.seed,
-    )
+    splits = resolve_splits(loaded, spec, where=where)
+    spec = spec.for_data(splits.train.name)
     # Seed before building: weight initialisation draws from Keras's global seed.
     set_random_seed(spec.seed)
     if model is None:
@@ -239,11 +275,17 @@ def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, 
 
 
 def check_expectations(
-    spec: ExperimentSpec, metrics: Mapping[str, Mapping[str, float]], *, quick: bool
+    spec: ExperimentSpec,
+    metrics: Mapping[str, Mapping[str, float]],
+    *,
+    quick: bool,
+    data_name: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Compare measured metrics with the spec's ``expect`` bands."""
+    """Compare measured metrics with the spec's ``expect`` bands (those for ``data_name``)."""
     results = []
     for exp in spec.expect:
+        if exp.data is not None and exp.data != data_name:
+            continue
         split, _, metric = exp.metric.partition("_")
         value = metrics.get(split, {}).get(metric)
         if value is None:
@@ -264,7 +306,7 @@ def run_experiment(
     output: str | Path = "runs",
     run_dir: str | Path | None = None,
     suggestions: Mapping[str, Mapping[str, float]] | None = None,
-    data: Dataset | None = None,
+    data: Dataset | Splits | None = None,
     model: keras.Model | None = None,
     quick: bool = False,
     lang: str = "en",
@@ -306,6 +348,7 @@ def run_experiment(
     prepared = prepare_experiment(
         spec, suggestions=suggestions, data=data, model=model, quick=quick, where=where
     )
+    spec = prepared.spec  # with the overrides for its data set (`when`)
     run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
     model = prepared.model
     for callback in prepared.callbacks:
@@ -377,7 +420,9 @@ def run_experiment(
             write_run_report(run.path, lang=lang)
         raise KeyboardInterrupt
     metrics = _evaluate(model, prepared.splits, spec.fit.batch_size)
-    expectations = check_expectations(spec, metrics, quick=quick)
+    expectations = check_expectations(
+        spec, metrics, quick=quick, data_name=prepared.splits.train.name
+    )
     lr_test = None
     if spec.fit.lr_range_test:
         from neuralab.training.lr_finder import suggest_learning_rates
@@ -399,6 +444,8 @@ def run_experiment(
         "title": spec.title,
         "splits": {k: v.n_samples for k, v in prepared.splits.items()},
         "data_source": prepared.splits.train.source,
+        "data_notes": list(prepared.splits.train.notes),
+        "data_name": prepared.splits.train.name,
         "class_names": list(prepared.splits.train.class_names),
         "validation_split": validation[0] if validation else None,
         "metrics": metrics,
@@ -415,7 +462,15 @@ def run_experiment(
         "quick": quick,
     }
     run.write_json("metrics.json", record)
-    write_run_plots(run, model=model, splits=prepared.splits)
+    from neuralab.models.shape_doctor import from_logits
+
+    write_run_plots(
+        run,
+        model=model,
+        splits=prepared.splits,
+        from_logits=from_logits(prepared.loss),
+        report=spec.report,
+    )
     run.set_status("complete", epochs_run=result.epochs_run)
     if write_report:
         from neuralab.reports.html import write_run_report

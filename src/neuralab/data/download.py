@@ -1,0 +1,343 @@
+"""Fetching data files safely: checksums, resume, all-or-nothing results, safe extraction.
+
+A data set is fetched into ``<cache>/datasets/<name>/`` (see :func:`datasets_dir`). Files are
+downloaded into a hidden staging folder beside it (``.<name>.download/``), each as
+``<file>.part`` until it is complete and its checksum verified; an interrupted download
+resumes from the bytes already there (HTTP ``Range``). Only when every file is verified (and
+archives extracted) is the staging folder renamed to the data set's folder, so a failed fetch
+never leaves a partial data set where loaders look.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from neuralab.errors import DataError
+
+#: ``progress(file_name, bytes_done, bytes_total_or_None)`` during a download.
+DownloadProgress = Callable[[str, int, int | None], None]
+
+CHUNK = 1 << 16
+DEFAULT_TIMEOUT = 30.0
+
+
+def datasets_dir() -> Path:
+    """Where fetched data sets live: ``$NEURALAB_DATA``, else ``~/.cache/neuralab/datasets``."""
+    from neuralab.backend import default_cache_dir
+
+    if os.environ.get("NEURALAB_DATA"):
+        return Path(os.environ["NEURALAB_DATA"])
+    return default_cache_dir() / "datasets"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file to download.
+
+    Args:
+        name: File name in the data set's folder (for an archive: the archive's name).
+        url: Where to get it (http or https).
+        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"`` (as published upstream).
+        size: Size in bytes, if known (for the progress bar).
+        extract: Unpack this zip archive into the data set's folder (then delete it).
+    """
+
+    name: str
+    url: str
+    checksum: str
+    size: int | None = None
+    extract: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteDataset:
+    """A data set that can be fetched: its files and where they come from."""
+
+    name: str
+    files: tuple[RemoteFile, ...]
+    description: str = ""
+    homepage: str = ""
+
+    def with_mirror(self, base_url: str) -> RemoteDataset:
+        """The same files, fetched from ``base_url/<file name>`` instead."""
+        base = base_url.rstrip("/")
+        files = tuple(
+            RemoteFile(f.name, f"{base}/{f.url.rsplit('/', 1)[-1]}", f.checksum, f.size, f.extract)
+            for f in self.files
+        )
+        return RemoteDataset(self.name, files, self.description, self.homepage)
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def _parse_checksum(checksum: str) -> tuple[str, str]:
+    algorithm, _, digest = checksum.partition(":")
+    if algorithm not in ("sha256", "md5") or not digest:
+        raise ValueError(f"checksum must be 'sha256:<hex>' or 'md5:<hex>', got {checksum!r}")
+    return algorithm, digest.lower()
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksum_matches(path: str | Path, checksum: str) -> bool:
+    algorithm, expected = _parse_checksum(checksum)
+    return file_digest(path, algorithm) == expected
+
+
+# --------------------------------------------------------------------------- download
+
+
+def _open(url: str, start: int, timeout: float) -> tuple[BinaryIO, int, int | None]:
+    """Open ``url`` from byte ``start``; returns (stream, actual start, total size or None)."""
+    import urllib.error
+    import urllib.request
+
+    from neuralab import __version__
+
+    headers = {"User-Agent": f"neuralab/{__version__}"}
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start:  # the partial file is not a prefix: start over
+            return _open(url, 0, timeout)
+        raise
+    length = response.headers.get("Content-Length")
+    if response.status == 206:
+        content_range = response.headers.get("Content-Range", "")
+        # "bytes START-END/TOTAL"
+        try:
+            span, _, total = content_range.split(" ", 1)[1].partition("/")
+            served_from = int(span.split("-", 1)[0])
+        except (IndexError, ValueError):
+            response.close()
+            return _open(url, 0, timeout)
+        if served_from != start:
+            response.close()
+            return _open(url, 0, timeout)
+        return response, start, int(total) if total.isdigit() else None
+    return response, 0, int(length) if length and length.isdigit() else None
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    checksum: str | None = None,
+    progress: DownloadProgress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
+    """Download ``url`` to ``dest``, resuming a previous partial download, verifying it.
+
+    The bytes go to ``dest + ".part"``; an interrupted download keeps them and the next call
+    asks the server for the rest. ``dest`` itself appears (by a rename) only once the file is
+    complete and matches ``checksum``. An existing ``dest`` whose checksum matches is kept.
+
+    Args:
+        url: An ``http://`` or ``https://`` address.
+        dest: The file to write.
+        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"``; None skips verification.
+        progress: Called as ``progress(name, done, total)`` while bytes arrive.
+        timeout: Seconds to wait for the server.
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        DataError: not http(s), the server failed, or the checksum does not match (the
+            download is deleted then).
+    """
+    import urllib.error
+
+    if not url.startswith(("http://", "https://")):
+        raise DataError(f"{url}: only http:// and https:// addresses can be downloaded.")
+    dest = Path(dest)
+    if checksum:
+        _parse_checksum(checksum)
+    if dest.exists() and (checksum is None or checksum_matches(dest, checksum)):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    start = part.stat().st_size if part.exists() else 0
+    try:
+        stream, start, total = _open(url, start, timeout)
+        with stream, open(part, "ab" if start else "wb") as out:
+            done = start
+            if progress:
+                progress(dest.name, done, total)
+            for block in iter(lambda: stream.read(CHUNK), b""):
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(dest.name, done, total)
+        if total is not None and done < total:
+            raise DataError(
+                f"downloading {url} stopped at {done:,} of {total:,} bytes. The bytes are kept "
+                f"in {part}; run the command again to resume."
+            )
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        kept = part.stat().st_size if part.exists() else 0
+        if not kept:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+        reason = getattr(exc, "reason", None) or exc
+        resume = (
+            f" {kept:,} bytes are kept in {part}; run the command again to resume."
+            if kept
+            else " Check the address and your connection, then try again."
+        )
+        raise DataError(f"downloading {url} failed: {reason}.{resume}") from None
+    if checksum:
+        algorithm, expected = _parse_checksum(checksum)
+        actual = file_digest(part, algorithm)
+        if actual != expected:
+            part.unlink()
+            raise DataError(
+                f"{url}: checksum mismatch: expected {algorithm} {expected}, got {actual}. "
+                "The download was deleted; try again, or check that the address serves the "
+                "right file."
+            )
+    os.replace(part, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "has an absolute path"
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        return "contains '..'"
+    return None
+
+
+def extract_zip(archive: str | Path, dest: str | Path) -> Path:
+    """Extract a zip archive into the new folder ``dest``, refusing unsafe entries.
+
+    Every entry is checked before anything is written: absolute paths, ``..`` components
+    and symbolic links are refused (the "zip slip" attack). Extraction goes to a temporary
+    folder that is renamed to ``dest`` at the end, so a failure leaves nothing behind.
+
+    Raises:
+        DataError: not a zip file, an unsafe entry (named), or ``dest`` already exists.
+    """
+    archive, dest = Path(archive), Path(dest)
+    if dest.exists():
+        raise DataError(f"{dest} already exists; delete it first to extract {archive.name} again.")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                reason = _unsafe_reason(info)
+                if reason:
+                    raise DataError(
+                        f"{archive}: refusing to extract: entry {info.filename!r} {reason}. "
+                        "The archive may be malicious; nothing was extracted."
+                    )
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+            try:
+                root = staging.resolve()
+                for info in zf.infolist():
+                    target = (staging / info.filename).resolve()
+                    if root not in target.parents and target != root:
+                        raise DataError(
+                            f"{archive}: refusing to extract: entry {info.filename!r} would be "
+                            "written outside the destination."
+                        )
+                    zf.extract(info, staging)
+                os.replace(staging, dest)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{archive}: not a valid zip archive ({exc}).") from None
+    return dest
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def dataset_path(name: str, root: str | Path | None = None) -> Path:
+    """The folder of fetched data set ``name`` (it may not exist)."""
+    return Path(root) if root is not None else datasets_dir() / name
+
+
+def fetch_dataset(
+    remote: RemoteDataset,
+    *,
+    root: str | Path | None = None,
+    progress: DownloadProgress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
+    """Download (and extract) every file of ``remote``; returns the data set's folder.
+
+    Already fetched data sets are returned as they are. See the module docstring for the
+    staging and resume rules.
+    """
+    target = dataset_path(remote.name, root)
+    if target.exists():
+        return target
+    staging = target.with_name(f".{target.name}.download")
+    staging.mkdir(parents=True, exist_ok=True)
+    for remote_file in remote.files:
+        download(
+            remote_file.url,
+            staging / remote_file.name,
+            checksum=remote_file.checksum,
+            progress=progress,
+            timeout=timeout,
+        )
+    assembled = target.with_name(f".{target.name}.assembled")
+    shutil.rmtree(assembled, ignore_errors=True)
+    archives = [f for f in remote.files if f.extract]
+    try:
+        if archives:
+            extract_zip(staging / archives[0].name, assembled)
+            for extra in archives[1:]:
+                _merge(extract_zip(staging / extra.name, assembled.with_suffix(".x")), assembled)
+            for plain in _plain_files(remote.files):
+                shutil.copy2(staging / plain.name, assembled / plain.name)
+            os.replace(assembled, target)
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(assembled, ignore_errors=True)
+        raise
+    return target
+
+
+def _plain_files(files: Sequence[RemoteFile]) -> list[RemoteFile]:
+    return [f for f in files if not f.extract]
+
+
+def _merge(source: Path, into: Path) -> None:
+    for item in source.iterdir():
+        os.replace(item, into / item.name)
+    source.rmdir()

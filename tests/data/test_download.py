@@ -1,0 +1,169 @@
+"""Downloads against a real HTTP server on 127.0.0.1: checksums, resume, all-or-nothing data
+sets, and safe zip extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import stat
+import zipfile
+
+import pytest
+
+from neuralab.data.download import (
+    RemoteDataset,
+    RemoteFile,
+    download,
+    extract_zip,
+    fetch_dataset,
+)
+from neuralab.errors import DataError
+
+PAYLOAD = bytes(range(256)) * 1000  # 256 kB
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_download_verifies_and_writes(http_server, tmp_path):
+    http_server.files["/a.bin"] = PAYLOAD
+    seen = []
+    path = download(
+        http_server.url("/a.bin"),
+        tmp_path / "a.bin",
+        checksum=sha256(PAYLOAD),
+        progress=lambda name, done, total: seen.append((name, done, total)),
+    )
+    assert path.read_bytes() == PAYLOAD
+    assert seen[-1] == ("a.bin", len(PAYLOAD), len(PAYLOAD))
+    assert not (tmp_path / "a.bin.part").exists()
+
+
+def test_md5_checksums_work_too(http_server, tmp_path):
+    http_server.files["/a.bin"] = PAYLOAD
+    md5 = "md5:" + hashlib.md5(PAYLOAD).hexdigest()
+    assert download(http_server.url("/a.bin"), tmp_path / "a", checksum=md5).exists()
+
+
+def test_checksum_mismatch_deletes_the_download(http_server, tmp_path):
+    http_server.files["/a.bin"] = PAYLOAD
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(DataError) as info:
+        download(http_server.url("/a.bin"), tmp_path / "a.bin", checksum=wrong)
+    assert str(info.value) == (
+        f"{http_server.url('/a.bin')}: checksum mismatch: expected sha256 {'0' * 64}, got "
+        f"{hashlib.sha256(PAYLOAD).hexdigest()}. The download was deleted; try again, or check "
+        "that the address serves the right file."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_download_resumes_with_a_range_request(http_server, tmp_path):
+    http_server.files["/a.bin"] = PAYLOAD
+    http_server.cut_after["/a.bin"] = 100_000
+    with pytest.raises(
+        DataError, match=r"stopped at 100,000 of 256,000 bytes.*run the command again to resume"
+    ):
+        download(http_server.url("/a.bin"), tmp_path / "a.bin", checksum=sha256(PAYLOAD))
+    assert (tmp_path / "a.bin.part").stat().st_size == 100_000
+    assert not (tmp_path / "a.bin").exists()
+    download(http_server.url("/a.bin"), tmp_path / "a.bin", checksum=sha256(PAYLOAD))
+    assert (tmp_path / "a.bin").read_bytes() == PAYLOAD
+    assert http_server.requests[-1] == ("/a.bin", "bytes=100000-")
+
+
+def test_missing_file_is_a_clear_error(http_server, tmp_path):
+    with pytest.raises(DataError, match=r"downloading http://127.0.0.1:\d+/nope failed: Not Found"):
+        download(http_server.url("/nope"), tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_http_urls(tmp_path):
+    with pytest.raises(DataError, match=r"file:///etc/passwd: only http:// and https://"):
+        download("file:///etc/passwd", tmp_path / "x")
+
+
+def _zip(entries: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return buffer.getvalue()
+
+
+def test_extract_zip(tmp_path):
+    archive = tmp_path / "ok.zip"
+    archive.write_bytes(_zip({"data/train/a.txt": b"a", "data/test/b.txt": b"b"}))
+    out = extract_zip(archive, tmp_path / "out")
+    assert (out / "data" / "train" / "a.txt").read_bytes() == b"a"
+
+
+@pytest.mark.parametrize(
+    ("entries", "links", "reason"),
+    [
+        ({"../evil.txt": b"x"}, None, "contains '..'"),
+        ({"data/../../evil.txt": b"x"}, None, "contains '..'"),
+        ({"/tmp/evil.txt": b"x"}, None, "has an absolute path"),
+        ({"ok.txt": b"x"}, {"data/link": "/etc/passwd"}, "is a symbolic link"),
+    ],
+)
+def test_zip_slip_is_refused_and_nothing_is_written(tmp_path, entries, links, reason):
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(_zip({"first.txt": b"fine", **entries}, links))
+    with pytest.raises(DataError) as info:
+        extract_zip(archive, tmp_path / "out")
+    bad = next(iter(links)) if links else next(iter(entries))
+    assert str(info.value) == (
+        f"{archive}: refusing to extract: entry {bad!r} {reason}. The archive may be "
+        "malicious; nothing was extracted."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.zip"]
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_not_a_zip(tmp_path):
+    archive = tmp_path / "x.zip"
+    archive.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match=r"x.zip: not a valid zip archive"):
+        extract_zip(archive, tmp_path / "out")
+
+
+def test_fetch_dataset_is_all_or_nothing(http_server, tmp_path):
+    one, two = b"first file", b"second file"
+    http_server.files["/one.bin"] = one
+    http_server.files["/two.bin"] = two
+    good = RemoteDataset(
+        "toy",
+        (
+            RemoteFile("one.bin", http_server.url("/one.bin"), sha256(one)),
+            RemoteFile("two.bin", http_server.url("/two.bin"), sha256(two)),
+        ),
+    )
+    bad = RemoteDataset(
+        "toy", (good.files[0], RemoteFile("two.bin", good.files[1].url, sha256(b"other")))
+    )
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch_dataset(bad, root=tmp_path / "toy")
+    assert not (tmp_path / "toy").exists()  # no partial data set where loaders look
+    path = fetch_dataset(good, root=tmp_path / "toy")
+    assert sorted(p.name for p in path.iterdir()) == ["one.bin", "two.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["toy"]  # staging folder gone
+    n = len(http_server.requests)
+    assert fetch_dataset(good, root=tmp_path / "toy") == path  # already there: no traffic
+    assert len(http_server.requests) == n
+
+
+def test_fetch_extracts_zip_archives(http_server, tmp_path):
+    archive = _zip({"pizza_steak/train/pizza/1.txt": b"p"})
+    http_server.files["/ps.zip"] = archive
+    remote = RemoteDataset(
+        "ps", (RemoteFile("ps.zip", http_server.url("/ps.zip"), sha256(archive), extract=True),)
+    )
+    path = fetch_dataset(remote, root=tmp_path / "ps")
+    assert (path / "pizza_steak" / "train" / "pizza" / "1.txt").read_bytes() == b"p"
+    assert not (path / "ps.zip").exists()
