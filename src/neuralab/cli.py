@@ -300,11 +300,24 @@ def lab_command(
             "(e.g. a folder of Fashion-MNIST IDX files).",
         ),
     ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            "--fetch",
+            help="Download the lab's real data into the cache first if it is not there "
+            "(as `neuralab data fetch`; $NEURALAB_MIRROR sets a mirror).",
+        ),
+    ] = False,
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
-        from neuralab.labs.registry import load_lab_spec
+        from neuralab.labs.registry import lab_info, load_lab_spec
 
+        if fetch:
+            info = lab_info(name)
+            if info.remote is None:
+                raise NeuralabError(f"the {name!r} lab has no data to fetch.")
+            _fetch(info.remote, mirror=None, timeout=30.0)
         experiments = load_lab_spec(name, data=data)
     _run_file(
         experiments,
@@ -473,15 +486,21 @@ def data_fetch_command(
 ) -> None:
     """Download a data set into the cache: verified checksums, resumable, all or nothing."""
     with _user_errors():
-        from neuralab.data.download import fetch_dataset
-        from neuralab.data.registry import remote_dataset
+        _fetch(name, mirror=mirror, timeout=timeout)
 
-        remote = remote_dataset(name)
-        if mirror:
-            remote = remote.with_mirror(mirror)
-        with _download_progress() as progress:
-            path = fetch_dataset(remote, progress=progress, timeout=timeout)
-        _say(f"{name}: {path}")
+
+def _fetch(name: str, *, mirror: str | None, timeout: float) -> Path:
+    from neuralab.data.download import fetch_dataset
+    from neuralab.data.registry import remote_dataset
+
+    remote = remote_dataset(name)
+    mirror = mirror or os.environ.get("NEURALAB_MIRROR")
+    if mirror:
+        remote = remote.with_mirror(mirror)
+    with _download_progress() as progress:
+        path = fetch_dataset(remote, progress=progress, timeout=timeout)
+    _say(f"{name}: {path}")
+    return path
 
 
 def main() -> None:

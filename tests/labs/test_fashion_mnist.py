@@ -172,3 +172,21 @@ def test_fetch_unknown_dataset():
         "`name` must be one of {'fashion-mnist'}. Received: name='fashion'. Did you mean 'fashion-mnist'?"
         in result.output
     )
+
+
+def test_lab_fetch_uses_the_mirror_and_fails_cleanly(http_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALAB_MIRROR", http_server.url("/m"))
+    monkeypatch.setenv("NEURALAB_DATA", str(tmp_path / "datasets"))
+    result = CliRunner().invoke(
+        app, ["--quiet", "lab", "fashion-mnist", "--fetch", "--output", str(tmp_path / "runs")]
+    )
+    assert result.exit_code == 1
+    assert (
+        "downloading " + http_server.url("/m/train-images-idx3-ubyte.gz") + " failed: Not Found"
+        in result.output
+    )
+    assert (
+        not (tmp_path / "runs").exists() and not (tmp_path / "datasets" / "fashion-mnist").exists()
+    )
+    result = CliRunner().invoke(app, ["lab", "circles", "--fetch"])
+    assert result.exit_code == 1 and "the 'circles' lab has no data to fetch." in result.output

@@ -21,6 +21,7 @@ class LabInfo:
     seed: str
     narrative_module: str | None = None
     data_param: str | None = None  # loader parameter that `--data PATH` sets
+    remote: str | None = None  # data set that `neuralab lab NAME --fetch` downloads first
 
 
 LABS: dict[str, LabInfo] = {
@@ -40,6 +41,7 @@ LABS: dict[str, LabInfo] = {
         seed="fashion-mnist-notebook.md",
         narrative_module="neuralab.labs.fashion_mnist",
         data_param="path",
+        remote="fashion-mnist",
     ),
 }
 
