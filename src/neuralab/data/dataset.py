@@ -22,6 +22,10 @@ class Dataset:
         class_names: Display name of each class, in label order.
         name: Short name (``"circles"``).
         source: Where the data came from, for reports (``"sklearn make_circles(...)"``).
+        notes: Things a reader of the report should know (e.g. a stand-in data set was used).
+        rescale: Factor the model applies to ``x`` first (images keep 0-255 pixels and
+            carry ``1/255``; neuralab puts a ``Rescaling`` layer in front of the model).
+        files: The file each sample came from (image folders), for galleries and reports.
     """
 
     x: np.ndarray
@@ -30,6 +34,8 @@ class Dataset:
     name: str = "data"
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    rescale: float | None = None
+    files: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
@@ -76,7 +82,8 @@ class Dataset:
     # ---------------------------------------------------------------- operations
     def take(self, index: np.ndarray | slice) -> Dataset:
         """Rows ``index`` as a new dataset (same class names)."""
-        return replace(self, x=self.x[index], y=self.y[index])
+        files = tuple(np.asarray(self.files, dtype=object)[index]) if self.files else ()
+        return replace(self, x=self.x[index], y=self.y[index], files=files)
 
     def check_finite(self) -> None:
         """Raise :class:`DataError` if any feature is NaN or infinite."""
