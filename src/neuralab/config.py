@@ -301,8 +301,12 @@ class ReportSpec(_Spec):
     """What a run's report shows besides its defaults.
 
     Args:
-        history: ``"panels"`` (one panel per metric) or ``"overlay"`` (every curve on one
-            axes, the notebooks' ``pd.DataFrame(history.history).plot()``).
+        history: ``"panels"`` (one panel per metric), ``"overlay"`` (every curve on one
+            axes, the notebooks' ``pd.DataFrame(history.history).plot()``) or ``"separate"``
+            (one figure for the loss, one for the accuracy: the CNN chapter's
+            ``plot_loss_curves``).
+        baseline: An accuracy to beat, drawn as a line on accuracy plots (e.g. 0.5076).
+        baseline_label: Its legend text.
         history_ylim: Y range of the overlay, e.g. ``[0, 1]`` (the notebook's ``set_ylim``).
         weights_layer: Layer (name or index) whose weights get a histogram; default the
             first layer with weights.
@@ -312,8 +316,10 @@ class ReportSpec(_Spec):
             test, else validation, else train).
     """
 
-    history: Literal["panels", "overlay"] = "panels"
+    history: Literal["panels", "overlay", "separate"] = "panels"
     history_ylim: tuple[float, float] | None = None
+    baseline: float | None = None
+    baseline_label: str = "baseline"
     weights_layer: str | int | None = None
     predictions: int = Field(default=10, ge=0, le=100)
     evaluate_on: Literal["auto", "test", "validation", "train"] = "auto"
@@ -338,6 +344,7 @@ class ExperimentSpec(_Spec):
     expect: tuple[ExpectSpec, ...] = ()
     reference: ReferenceSpec | None = None
     report: ReportSpec = ReportSpec()
+    augment: dict[str, Any] = Field(default_factory=dict)
     when: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -357,13 +364,15 @@ class ExperimentSpec(_Spec):
         """This spec with the overrides of ``when.<data_name>`` applied (itself if none).
 
         A lab whose data have an offline stand-in (Fashion-MNIST -> digits) trains the
-        stand-in with settings of its own, e.g. ``[experiments.when.digits] fit.epochs = 150``.
+        stand-in with settings of its own, e.g. ``[experiments.when.digits] fit.epochs = 150``;
+        ``when.quick`` applies to ``--quick`` runs (e.g. smaller images).
         """
         override = self.when.get(data_name)
         if not override:
             return self
         base = {k: v for k, v in self.model_dump(mode="python").items() if k != "when"}
         merged = deep_merge(_plain(base), override)
+        merged["when"] = {k: v for k, v in self.when.items() if k != data_name}
         return type(self).model_validate(merged)
 
 

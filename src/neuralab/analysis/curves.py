@@ -68,6 +68,8 @@ class LearningCurvesDisplay:
         labels: Mapping[str, str] | None = None,
         overlay: bool = False,
         ylim: tuple[float, float] | None = None,
+        baseline: float | None = None,
+        baseline_label: str = "baseline",
     ) -> LearningCurvesDisplay:
         """Draw the panels.
 
@@ -79,6 +81,8 @@ class LearningCurvesDisplay:
             overlay: Every curve on one axes (the notebooks' ``DataFrame.plot()``; the
                 learning rate is left out), one colour per metric.
             ylim: Y range of the metric axes, e.g. ``(0, 1)``.
+            baseline: A reference accuracy drawn as a dotted line on accuracy panels.
+            baseline_label: Its legend text.
         """
         plt = _pyplot()
         words = dict(labels or {})
@@ -115,6 +119,10 @@ class LearningCurvesDisplay:
             ax.set_xlabel(xlabel)
             ax.set_ylabel(say(fam))
             ax.grid(True, alpha=0.3)
+            if baseline is not None and fam in ("accuracy", "acc", "binary_accuracy"):
+                ax.axhline(
+                    baseline, color="0.35", linestyle=":", linewidth=1.5, label=baseline_label
+                )
             if ylim is not None:
                 ax.set_ylim(*ylim)
             ax.legend()

@@ -47,14 +47,15 @@ class RemoteFile:
     Args:
         name: File name in the data set's folder (for an archive: the archive's name).
         url: Where to get it (http or https).
-        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"`` (as published upstream).
+        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"`` (as published upstream), or None
+            when upstream publishes none (then ``size`` and the data set's layout are checked).
         size: Size in bytes, if known (for the progress bar).
         extract: Unpack this zip archive into the data set's folder (then delete it).
     """
 
     name: str
     url: str
-    checksum: str
+    checksum: str | None
     size: int | None = None
     extract: bool = False
 
@@ -144,6 +145,7 @@ def download(
     dest: str | Path,
     *,
     checksum: str | None = None,
+    size: int | None = None,
     progress: DownloadProgress | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Path:
@@ -157,6 +159,7 @@ def download(
         url: An ``http://`` or ``https://`` address.
         dest: The file to write.
         checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"``; None skips verification.
+        size: Expected size in bytes (checked after the checksum), if known.
         progress: Called as ``progress(name, done, total)`` while bytes arrive.
         timeout: Seconds to wait for the server.
 
@@ -217,6 +220,13 @@ def download(
                 "The download was deleted; try again, or check that the address serves the "
                 "right file."
             )
+    actual_size = part.stat().st_size
+    if size is not None and actual_size != size:
+        part.unlink()
+        raise DataError(
+            f"{url}: expected {size:,} bytes, got {actual_size:,}. The download was deleted; "
+            "try again, or check that the address serves the right file."
+        )
     os.replace(part, dest)
     return dest
 
@@ -310,6 +320,7 @@ def fetch_dataset(
             remote_file.url,
             staging / remote_file.name,
             checksum=remote_file.checksum,
+            size=remote_file.size,
             progress=progress,
             timeout=timeout,
         )

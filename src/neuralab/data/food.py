@@ -15,12 +15,14 @@ import math
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neuralab.data.download import datasets_dir
+from neuralab.data.dataset import Splits
+from neuralab.data.download import RemoteDataset, RemoteFile, datasets_dir
 
 CLASSES = ("pizza", "steak")
 FOLDER_NAME = "pizza_steak_generated"
@@ -203,3 +205,70 @@ def generated_food_folder(*, n_train: int = 750, n_test: int = 250, seed: int = 
     if not (root / "train").is_dir():
         write_food_folder(root, n_train=n_train, n_test=n_test, seed=seed)
     return root
+
+
+def pizza_steak(
+    path: str | None = None,
+    target_size: list[int] | int = 224,
+    validation_split: float = 0.0,
+    label_mode: str = "int",
+    strict: bool = False,
+    n_train: int = 750,
+    n_test: int = 250,
+    seed: int = 42,
+) -> Splits:
+    """The CNN chapter's pizza/steak folder (``path``), or the generated stand-in.
+
+    Args:
+        path: A ``pizza_steak/`` folder (train/ and test/ with pizza/ and steak/). None uses
+            the folder ``neuralab data fetch pizza-steak`` downloaded, if any, else the
+            generated one (written to the data cache on first use).
+        target_size: Image size after resizing.
+        validation_split: Fraction of the training images held out for validation.
+        label_mode: ``int``, ``binary`` or ``categorical``.
+        strict: Unreadable images are errors instead of skipped with a warning.
+        n_train, n_test: Images per class of the generated folder.
+        seed: Seed of the generated folder and of the validation split.
+    """
+    from neuralab.data.images import load_image_folder
+
+    common: dict[str, Any] = {
+        "target_size": target_size,
+        "validation_split": validation_split,
+        "label_mode": label_mode,
+        "strict": strict,
+        "seed": seed,
+    }
+    fetched = datasets_dir() / "pizza-steak" / "pizza_steak"
+    if not path and (fetched / "train").is_dir():
+        path = str(fetched)  # `neuralab data fetch pizza-steak` put the chapter's photos here
+    if path:
+        return load_image_folder(path, name="pizza_steak", **common)
+    root = generated_food_folder(n_train=n_train, n_test=n_test, seed=seed)
+    splits = load_image_folder(root, name="pizza_steak_generated", **common)
+    note = (
+        "No photo folder was given, so this ran on a generated stand-in: procedurally drawn "
+        f"pizza and steak photos ({n_train} + {n_test} per class, 256-512 px, same layout as "
+        "the chapter's pizza_steak/ folder). Its accuracies are not the chapter's; run `neuralab "
+        "data fetch pizza-steak` or pass --data DIR for the real photos."
+    )
+    parts = {k: replace(v, notes=(*v.notes, note)) for k, v in splits.items()}
+    return Splits(**parts)
+
+
+# The chapter's zip (Food-101's pizza and steak classes, 750 + 250 images per class). Upstream
+# publishes no checksum: the fetch checks the size, and the loader checks the layout.
+PIZZA_STEAK = RemoteDataset(
+    name="pizza-steak",
+    files=(
+        RemoteFile(
+            "pizza_steak.zip",
+            "https://storage.googleapis.com/ztm_tf_course/food_vision/pizza_steak.zip",
+            None,
+            109_497_985,
+            extract=True,
+        ),
+    ),
+    description="Food-101's pizza and steak photos, as used by the CNN chapter",
+    homepage="https://data.vision.ee.ethz.ch/cvl/datasets_extra/food-101/",
+)

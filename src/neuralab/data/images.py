@@ -144,6 +144,7 @@ def scan_image_folder(root: str | Path) -> ImageFolder:
         if p.name.lower() in SPLIT_FOLDERS
     }
     if "train" in split_dirs:
+        ignored += sorted(p for p in root.iterdir() if p.is_file())
         per_split = {split: _scan_classes(folder, ignored) for split, folder in split_dirs.items()}
         reference = sorted(per_split["train"])
         for split, classes in per_split.items():

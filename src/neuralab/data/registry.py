@@ -8,6 +8,8 @@ from typing import Any
 
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.data.download import RemoteDataset
+from neuralab.data.food import PIZZA_STEAK, pizza_steak
+from neuralab.data.images import image_folder
 from neuralab.data.mnist import FASHION_MNIST, digits, fashion_mnist, idx_folder
 from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
 from neuralab.errors import DataError, SpecError, did_you_mean, one_of
@@ -20,6 +22,8 @@ DATASETS: dict[str, Callable[..., Dataset | Splits]] = {
     "digits": digits,
     "fashion_mnist": fashion_mnist,
     "idx": idx_folder,
+    "image_folder": image_folder,
+    "pizza_steak": pizza_steak,
 }
 
 
@@ -65,7 +69,10 @@ def load_dataset(
 
 
 #: Data sets that `neuralab data fetch NAME` can download.
-REMOTE_DATASETS: dict[str, RemoteDataset] = {"fashion-mnist": FASHION_MNIST}
+REMOTE_DATASETS: dict[str, RemoteDataset] = {
+    "fashion-mnist": FASHION_MNIST,
+    "pizza-steak": PIZZA_STEAK,
+}
 
 
 def remote_dataset(name: str) -> RemoteDataset:

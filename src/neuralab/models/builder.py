@@ -149,6 +149,7 @@ def build_model(
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
     where: str = "model",
+    prefix: Sequence[keras.layers.Layer] = (),
 ) -> keras.Sequential:
     """Build a Sequential model from a spec.
 
@@ -157,6 +158,7 @@ def build_model(
         input_shape: Shape of one sample; ``spec.input_shape`` wins when set.
         name: Model name.
         where: Key path prefix for error messages.
+        prefix: Ready-made layers to put first (preprocessing: rescaling, augmentation).
 
     Returns:
         A built ``keras.Sequential`` (input shape known, so parameters are counted).
@@ -195,7 +197,7 @@ def build_model(
         for i, layer in enumerate(layers)
     ]
     try:
-        return keras.Sequential([keras.Input(shape=tuple(shape)), *built], name=name)
+        return keras.Sequential([keras.Input(shape=tuple(shape)), *prefix, *built], name=name)
     except (ValueError, TypeError) as exc:
         raise SpecError(
             f"{where}: the layers do not fit together for input shape {tuple(shape)}: {exc}"

@@ -44,9 +44,63 @@ def logistic_regression(
     return [Layer("Dense", units=int(n_outputs), activation=output_activation)]
 
 
+def tinyvgg(
+    *,
+    filters: int = 10,
+    kernel_size: int = 3,
+    pool_size: int = 2,
+    blocks: int = 2,
+    n_outputs: int = 1,
+    output_activation: str = "sigmoid",
+) -> list[LayerSpec]:
+    """TinyVGG, the CNN Explainer's network (the CNN chapter's model_1 and model_7).
+
+    Each block is ``Conv2D(filters, kernel_size, relu) x 2 -> MaxPool2D(pool_size)``; then
+    ``Flatten -> Dense(n_outputs)``. At 224x224x3 with the defaults: 31,101 parameters.
+    """
+    layers: list[LayerSpec] = []
+    for _ in range(blocks):
+        layers += [
+            Layer("Conv2D", filters=filters, kernel_size=kernel_size, activation="relu"),
+            Layer("Conv2D", filters=filters, kernel_size=kernel_size, activation="relu"),
+            Layer("MaxPool2D", pool_size=pool_size),
+        ]
+    return [
+        *layers,
+        Layer("Flatten"),
+        Layer("Dense", units=n_outputs, activation=output_activation),
+    ]
+
+
+def conv_stack(
+    *,
+    filters: int = 10,
+    kernel_size: int = 3,
+    convolutions: int = 3,
+    pooling: bool = False,
+    n_outputs: int = 1,
+    output_activation: str = "sigmoid",
+) -> list[LayerSpec]:
+    """``Conv2D(filters, kernel_size, relu)`` x ``convolutions`` (each followed by
+    ``MaxPool2D`` if ``pooling``), then ``Flatten -> Dense``: the CNN chapter's model_4
+    (no pooling: 477,341 parameters at 224x224x3) and model_5/model_6 (pooling: 8,861)."""
+    layers: list[LayerSpec] = []
+    for _ in range(convolutions):
+        layers.append(Layer("Conv2D", filters=filters, kernel_size=kernel_size, activation="relu"))
+        if pooling:
+            layers.append(Layer("MaxPool2D", pool_size=2))
+    return [
+        *layers,
+        Layer("Flatten"),
+        Layer("Dense", units=n_outputs, activation=output_activation),
+    ]
+
+
 PRESETS: dict[str, Callable[..., list[LayerSpec]]] = {
     "mlp": mlp,
     "logistic_regression": logistic_regression,
+    "tinyvgg": tinyvgg,
+    "conv_stack": conv_stack,
 }
 
 

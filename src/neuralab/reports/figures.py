@@ -41,15 +41,32 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
         if len(history):
             report = spec.get("report") or {}
             ylim = report.get("history_ylim")
-            display = LearningCurvesDisplay.from_history(
-                history, title=f"{t['learning curves']}: {name}"
-            ).plot(
-                xlabel=t["epoch"],
-                labels=labels,
-                overlay=report.get("history") == "overlay",
-                ylim=tuple(ylim) if ylim else None,
-            )
-            written.append(save_figure(display.figure_, run_dir / "plots" / "history.png"))
+            baseline: dict[str, Any] = {
+                "baseline": report.get("baseline"),
+                "baseline_label": report.get("baseline_label") or "baseline",
+            }
+            if report.get("history") == "separate":
+                # The CNN chapter's plot_loss_curves: one figure per metric, train vs validation.
+                curves = history[[c for c in history.columns if c not in ("learning_rate", "lr")]]
+                for family in ("loss", "accuracy"):
+                    if family not in curves.columns:
+                        continue
+                    display = LearningCurvesDisplay.from_history(
+                        curves, title=f"{t[family]}: {name}", metrics=[family]
+                    ).plot(xlabel=t["epoch"], labels=labels, **baseline)
+                    path = run_dir / "plots" / f"history_{family}.png"
+                    written.append(save_figure(display.figure_, path))
+            else:
+                display = LearningCurvesDisplay.from_history(
+                    history, title=f"{t['learning curves']}: {name}"
+                ).plot(
+                    xlabel=t["epoch"],
+                    labels=labels,
+                    overlay=report.get("history") == "overlay",
+                    ylim=tuple(ylim) if ylim else None,
+                    **baseline,
+                )
+                written.append(save_figure(display.figure_, run_dir / "plots" / "history.png"))
 
     lr_test = _read_json(run_dir / "lr_test.json")
     if lr_test:

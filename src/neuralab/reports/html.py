@@ -89,6 +89,8 @@ def _images(run_dir: Path) -> dict[str, str | None]:
         for name in (
             "decision_boundary",
             "history",
+            "history_loss",
+            "history_accuracy",
             "lr_range",
             "confusion",
             "first",

@@ -166,6 +166,27 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
     return splits
 
 
+def _input_layers(spec: ExperimentSpec, data: Dataset, *, where: str) -> list[Any]:
+    """Layers put in front of the spec's model: ``Rescaling`` for data that carry a rescale
+    factor (image folders: 1/255) and the ``augment`` section's augmentation layers (active
+    only while training, so validation and test data are never augmented)."""
+    import keras
+
+    layers: list[Any] = []
+    if data.rescale is not None:
+        layers.append(keras.layers.Rescaling(data.rescale, name="rescaling"))
+    if spec.augment:
+        from neuralab.data.augment import augmentation_layers
+
+        if len(data.sample_shape) != 3:
+            raise SpecError(
+                f"{where}.augment: image augmentation needs images (height, width, channels); "
+                f"the data's samples have shape {data.sample_shape}."
+            )
+        layers += augmentation_layers(spec.augment, where=f"{where}.augment")
+    return layers
+
+
 def prepare_experiment(
     spec: ExperimentSpec,
     *,
@@ -199,6 +220,8 @@ def prepare_experiment(
     )
 
     where = where or f"experiment {spec.name!r}"
+    if quick:
+        spec = spec.for_data("quick")
     loaded = (
         data
         if data is not None
@@ -218,6 +241,7 @@ def prepare_experiment(
             input_shape=splits.train.sample_shape,
             name=spec.name,
             where=f"{where}.model",
+            prefix=_input_layers(spec, splits.train, where=where),
         )
     user_compiled = model is not None and getattr(model, "optimizer", None) is not None
     if user_compiled:
