@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -108,6 +110,8 @@ def main_callback(
     )
     # TensorFlow's C++ logging floods the terminal on import; keep it to errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not debug:  # e.g. tf.function retracing notices from repeated model.predict calls
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -501,6 +505,223 @@ def _fetch(name: str, *, mirror: str | None, timeout: float) -> Path:
         path = fetch_dataset(remote, progress=progress, timeout=timeout)
     _say(f"{name}: {path}")
     return path
+
+
+@data_app.command("info")
+def data_info_command(
+    path: Annotated[Path, typer.Argument(help="An image folder (train/test/<class> or <class>).")],
+) -> None:
+    """Walk an image folder: images per split and class, sizes, ignored and unreadable files."""
+    with _user_errors():
+        from neuralab.data.images import image_size, scan_image_folder
+
+        folder = scan_image_folder(path)
+        kind = "train/test folders" if folder.layout == "split" else "class folders"
+        table = Table(title=f"{folder.root} ({kind})")
+        table.add_column("split")
+        for name in folder.class_names:
+            table.add_column(name, justify="right")
+        table.add_column("total", justify="right")
+        for split, counts in folder.counts().items():
+            table.add_row(split, *[str(v) for v in counts.values()], str(sum(counts.values())))
+        console.print(table)
+        sizes = []
+        unreadable = []
+        for items in folder.files.values():
+            for file, _ in items:
+                size = image_size(file)
+                if size is None:
+                    unreadable.append(file)
+                else:
+                    sizes.append(size)
+        if sizes:
+            widths = np.asarray([w for w, _ in sizes])
+            heights = np.asarray([h for _, h in sizes])
+            _say(
+                f"Image sizes: width {widths.min()}-{widths.max()} "
+                f"(median {int(np.median(widths))}), "
+                f"height {heights.min()}-{heights.max()} (median {int(np.median(heights))}); "
+                f"{len(set(sizes))} distinct sizes in {len(sizes)} images."
+            )
+        _say(f"Unreadable images: {len(unreadable)}" + "".join(f"\n  {f}" for f in unreadable[:10]))
+        _say(
+            f"Ignored (not JPEG/PNG/BMP/GIF): {len(folder.ignored)}"
+            + "".join(f"\n  {f}" for f in folder.ignored[:10])
+        )
+
+
+@data_app.command("preview")
+def data_preview_command(
+    path: Annotated[Path, typer.Argument(help="An image folder.")],
+    n: Annotated[int, typer.Option("--n", help="How many images.")] = 9,
+    split: Annotated[str, typer.Option(help="Split to draw from (train, test, all).")] = "train",
+    seed: Annotated[int | None, typer.Option(help="Seed for the random choice.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="PNG file to write.")] = None,
+) -> None:
+    """Write a grid of random images with their class (the chapter's view_random_image)."""
+    with _user_errors():
+        from neuralab.analysis.figures import save_figure
+        from neuralab.analysis.images import random_images_figure
+        from neuralab.data.images import scan_image_folder
+
+        folder = scan_image_folder(path)
+        key = split if split in folder.files else next(iter(folder.files))
+        if split not in folder.files and split != "all":
+            raise NeuralabError(
+                f"{folder.root}: no {split!r} split; splits: {', '.join(folder.files)}."
+            )
+        files = [(p, folder.class_names[c]) for p, c in folder.files[key]]
+        figure = random_images_figure(files, n=n, seed=seed, title=f"{folder.root.name}: {key}")
+        target = output or Path(f"{folder.root.name}-preview.png")
+        _say(f"Preview: {save_figure(figure, target)}")
+
+
+@data_app.command("augment-preview")
+def data_augment_preview_command(
+    path: Annotated[Path, typer.Argument(help="An image folder.")],
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="ImageDataGenerator-style settings, e.g. 'rotation_range=20, zoom_range=0.2' "
+            "(default: the CNN chapter's)."
+        ),
+    ] = "",
+    n: Annotated[int, typer.Option("--n", help="How many images.")] = 4,
+    size: Annotated[int, typer.Option(help="Image size (pixels a side).")] = 224,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    output: Annotated[Path | None, typer.Option("--output", help="PNG file to write.")] = None,
+) -> None:
+    """Write original vs augmented images side by side (the chapter's augmentation figure)."""
+    with _user_errors():
+        import tomllib
+
+        from neuralab.analysis.figures import save_figure
+        from neuralab.analysis.images import augmentation_figure
+        from neuralab.data.images import check_target_size, decode_image, scan_image_folder
+
+        settings = dict(CHAPTER_AUGMENTATION)
+        if augment.strip():
+            try:
+                settings = tomllib.loads("\n".join(part.strip() for part in augment.split(",")))
+            except tomllib.TOMLDecodeError as exc:
+                raise NeuralabError(
+                    f"--augment: write key=value pairs separated by commas, e.g. "
+                    f"'rotation_range=20, horizontal_flip=true' ({exc}). Received: {augment!r}."
+                ) from None
+        target_size = check_target_size(size, "size")
+        folder = scan_image_folder(path)
+        items = folder.files.get("train") or next(iter(folder.files.values()))
+        rng = np.random.default_rng(seed)
+        chosen, decoded = [], []
+        for i in rng.permutation(len(items)):
+            try:
+                decoded.append(decode_image(items[int(i)][0], target_size))
+            except (OSError, ValueError, SyntaxError):
+                continue  # unreadable: `neuralab data info` lists those
+            chosen.append(int(i))
+            if len(chosen) == n:
+                break
+        originals = np.stack(decoded)
+        from neuralab.data.augment import build_augmentation
+
+        pipeline = build_augmentation(settings, where="--augment")
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        scaled = originals.astype(np.float32) / 255.0
+        augmented = np.clip(np.asarray(pipeline(scaled, training=True)), 0.0, 1.0)
+        captions = [folder.class_names[items[i][1]] for i in chosen]
+        figure = augmentation_figure(
+            scaled, augmented, captions, title=", ".join(f"{k}={v}" for k, v in settings.items())
+        )
+        target = output or Path(f"{folder.root.name}-augmented.png")
+        _say(f"Augmentation preview: {save_figure(figure, target)}")
+
+
+CHAPTER_AUGMENTATION: dict[str, Any] = {
+    "rotation_range": 20,
+    "shear_range": 0.2,
+    "zoom_range": 0.2,
+    "width_shift_range": 0.2,
+    "height_shift_range": 0.2,
+    "horizontal_flip": True,
+}
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (or an experiment of a lab).")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Evaluate on this folder/file instead.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    lang: LangOpt = "en",
+) -> None:
+    """Confusion matrix, classification report, most-confused pairs and top losses of a run."""
+    with _user_errors():
+        _check_lang(lang)
+        _select_backend_for_run(run_dir)
+        from neuralab.runs.evaluate import evaluate_run
+
+        result = evaluate_run(run_dir, data=data, split=split, lang=lang)
+        ev = result.evaluation
+        if not state.quiet:
+            console.print(
+                f"[bold]{result.data_source}[/]: accuracy {100 * ev.accuracy:.1f}% "
+                f"on {len(ev.y_true):,} samples"
+            )
+            console.print(ev.report_text(), highlight=False, markup=False)
+            matrix = Table(title="Confusion matrix (rows: true, columns: predicted)")
+            matrix.add_column("")
+            for name in ev.class_names:
+                matrix.add_column(name, justify="right")
+            for name, row in zip(ev.class_names, ev.confusion_matrix(), strict=True):
+                matrix.add_row(name, *[str(v) for v in row])
+            console.print(matrix)
+            for pair in ev.most_confused(3):
+                _say(f"{pair['true']} taken for {pair['predicted']}: {pair['count']} times")
+        _say(f"Report: {Path(run_dir) / 'report.html'}")
+
+
+@app.command("predict")
+def predict_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    files: Annotated[list[Path], typer.Argument(help="Image files, or CSV/.npy files of rows.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", help="PNG of the images with their predictions.")
+    ] = None,
+) -> None:
+    """Predicted class and probability for each input (and a figure for images)."""
+    with _user_errors():
+        _select_backend_for_run(run_dir)
+        from neuralab.analysis.figures import save_figure
+        from neuralab.runs.evaluate import predict_files
+
+        result = predict_files(run_dir, files)
+        table = Table(title=f"Predictions of {Path(run_dir).name}")
+        table.add_column("input", no_wrap=True)
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        for name, label, p in result.rows():
+            table.add_row(name, label, f"{p:.3f}")
+        console.print(table)
+        if result.images:
+            target = output or Path(run_dir) / "plots" / "predictions.png"
+            _say(f"Figure: {save_figure(result.figure(title=Path(run_dir).name), target)}")
+
+
+def _select_backend_for_run(run_dir: Path) -> None:
+    """Load a saved model on the backend it was trained with (recorded in env.json)."""
+    import json
+
+    env_file = Path(run_dir) / "env.json"
+    backend = "auto"
+    if env_file.exists():
+        backend = json.loads(env_file.read_text(encoding="utf-8")).get("backend", "auto")
+    from neuralab.backend import use_backend
+
+    if "keras" not in sys.modules:
+        use_backend(backend if backend in ("jax", "tensorflow", "torch") else "jax")
 
 
 def main() -> None:

@@ -376,6 +376,28 @@ class ExperimentSpec(_Spec):
         return type(self).model_validate(merged)
 
 
+class CompareSpec(_Spec):
+    """A figure comparing the histories of some experiments of the file (``[[compare]]``).
+
+    Args:
+        name: Identifier (also the narrative key).
+        title: Figure title.
+        experiments: Names of the experiments to compare.
+        metrics: One figure per metric (validation dashed, training solid).
+        smoothing_std: Gaussian smoothing, in epochs.
+        logx: Log-scale epochs axis.
+        ylim: Y range.
+    """
+
+    name: str
+    title: str = ""
+    experiments: tuple[str, ...]
+    metrics: tuple[str, ...] = ("loss", "accuracy")
+    smoothing_std: float = Field(default=0.0, ge=0)
+    logx: bool = False
+    ylim: tuple[float, float] | None = None
+
+
 class ExperimentFile(_Spec):
     """All experiments of one file (a lab is such a file)."""
 
@@ -383,6 +405,7 @@ class ExperimentFile(_Spec):
     description: str = ""
     source: str = "<python>"
     experiments: tuple[ExperimentSpec, ...]
+    compare: tuple[CompareSpec, ...] = ()
 
     def __getitem__(self, name: str) -> ExperimentSpec:
         for exp in self.experiments:
@@ -489,7 +512,7 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
         SpecError: naming ``source``, the key path, the value received and what is allowed.
     """
     doc = dict(document)
-    header_keys = {"title", "description", "defaults", "experiments"}
+    header_keys = {"title", "description", "defaults", "experiments", "compare"}
     if "experiments" in doc:
         unknown = sorted(set(doc) - header_keys)
         if unknown:
@@ -519,7 +542,13 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
     labels = {i: str(e.get("name")) for i, e in enumerate(items) if isinstance(e, Mapping)}
     try:
         parsed = ExperimentFile.model_validate(
-            {"title": title, "description": description, "source": source, "experiments": items}
+            {
+                "title": title,
+                "description": description,
+                "source": source,
+                "experiments": items,
+                "compare": doc.get("compare", []) if "experiments" in doc else [],
+            }
         )
     except ValidationError as exc:
         raise spec_error_from_validation(exc, source=source, labels=labels) from None
@@ -530,6 +559,15 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
 
 
 def _check_cross_references(parsed: ExperimentFile) -> None:
+    names = parsed.names()
+    for i, comparison in enumerate(parsed.compare):
+        for name in comparison.experiments:
+            if name not in names:
+                raise SpecError(
+                    f"{parsed.source}: compare[{i}] ({comparison.name}).experiments: no "
+                    f"experiment named {name!r}.{did_you_mean(name, names)} Experiments: "
+                    f"{', '.join(names)}."
+                )
     seen: dict[str, ExperimentSpec] = {}
     for i, exp in enumerate(parsed.experiments):
         where = f"{parsed.source}: experiments[{i}] ({exp.name})"

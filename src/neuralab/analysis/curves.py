@@ -117,6 +117,7 @@ class LearningCurvesDisplay:
                     )
             ax.set_title(say(fam).capitalize() if fam in words else fam)
             ax.set_xlabel(xlabel)
+            ax.xaxis.set_major_locator(_integer_ticks())
             ax.set_ylabel(say(fam))
             ax.grid(True, alpha=0.3)
             if baseline is not None and fam in ("accuracy", "acc", "binary_accuracy"):
@@ -167,6 +168,7 @@ class LearningCurvesDisplay:
                         linewidth=1.8,
                     )
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_ylabel(" / ".join(say(f) for f in self.metrics))
         ax.grid(True)
         if ylim is not None:
@@ -177,3 +179,9 @@ class LearningCurvesDisplay:
         self.axes_ = [ax]
         self.figure_ = fig
         return self
+
+
+def _integer_ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)

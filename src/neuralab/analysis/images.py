@@ -24,15 +24,19 @@ def random_images_figure(
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(files), size=min(n, len(files)), replace=False)
     images, captions = [], []
-    for i in chosen:
+    for i in rng.permutation(len(files)):
         path, label = files[int(i)]
-        with Image.open(path) as img:
-            img.seek(0)
-            array = np.asarray(img.convert("RGB"))
+        try:
+            with Image.open(path) as img:
+                img.seek(0)
+                array = np.asarray(img.convert("RGB"))
+        except (OSError, ValueError, SyntaxError):
+            continue  # unreadable: `neuralab data info` lists those
         images.append(array)
         captions.append(f"{label} {array.shape[1]}x{array.shape[0]}")
+        if len(images) == n:
+            break
     return _grid_of_any_sizes(images, captions, title=title)
 
 
@@ -41,9 +45,8 @@ def _grid_of_any_sizes(images: Sequence[np.ndarray], captions: Sequence[str], *,
     n = len(images)
     columns = min(3 if n <= 9 else 5, n)
     rows = -(-n // columns)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(3.2 * columns, 3.2 * rows), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.08, hspace=0.25)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:

@@ -113,7 +113,7 @@ def plot_weight_histograms(
     for ax, item in zip(axes[0], weights, strict=True):
         counts = np.asarray(item["histogram"]["counts"])
         edges = np.asarray(item["histogram"]["edges"])
-        ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="tab:blue", alpha=0.8)
+        ax.stairs(counts, edges, fill=True, color="tab:blue", alpha=0.8)
         shape = "x".join(str(d) for d in item["shape"])
         ax.set_title(
             f"{item['name']} ({shape}): {words.get('mean', 'mean')} {item['mean']:.3g}, "

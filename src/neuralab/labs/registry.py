@@ -43,6 +43,16 @@ LABS: dict[str, LabInfo] = {
         data_param="path",
         remote="fashion-mnist",
     ),
+    "pizza-steak": LabInfo(
+        name="pizza-steak",
+        file="pizza_steak.toml",
+        summary="CNNs on pizza/steak photos (a generated folder offline): TinyVGG vs dense "
+        "networks, pooling, data augmentation, evaluation",
+        seed="cnn-pizza-steak-chapter.md",
+        narrative_module="neuralab.labs.pizza_steak",
+        data_param="path",
+        remote="pizza-steak",
+    ),
 }
 
 

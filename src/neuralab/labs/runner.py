@@ -61,6 +61,8 @@ def _lab_record(
         "started": datetime.now().isoformat(timespec="seconds"),
         "wall_time": None,
         "data_source": "",
+        "data_notes": [],
+        "compare": [c.model_dump(mode="json") for c in experiments.compare],
     }
 
 
@@ -148,6 +150,7 @@ def run_experiment_file(
                 suggestions[spec.name] = run.lr_test["suggestions"]
             if not record["data_source"] and run.splits is not None:
                 record["data_source"] = run.splits.train.source
+                record["data_notes"] = list(run.splits.train.notes)
     except KeyboardInterrupt:
         result.status = "incomplete"
         raise

@@ -52,7 +52,7 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
                     if family not in curves.columns:
                         continue
                     display = LearningCurvesDisplay.from_history(
-                        curves, title=f"{t[family]}: {name}", metrics=[family]
+                        curves, title=name, metrics=[family]
                     ).plot(xlabel=t["epoch"], labels=labels, **baseline)
                     path = run_dir / "plots" / f"history_{family}.png"
                     written.append(save_figure(display.figure_, path))

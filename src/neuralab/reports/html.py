@@ -179,6 +179,12 @@ def load_lab(path: str | Path) -> dict[str, Any]:
         runs.append(record)
     lab["runs"] = runs
     lab["path"] = str(path)
+    for comparison in lab.get("compare", []):
+        comparison["images"] = [
+            uri
+            for metric in comparison.get("metrics", [])
+            if (uri := _data_uri(path / "plots" / f"compare_{comparison['name']}_{metric}.png"))
+        ]
     return lab
 
 
@@ -212,8 +218,41 @@ def write_lab_report(path: str | Path, *, lang: str = "en") -> Path:
     for name in lab.get("experiments", []):
         if (path / name / "status.json").exists():
             write_run_report(path / name, lang=lang)
+    _comparison_figures(path, lab, lang=lang)
     html = render_lab_report(load_lab(path), lang=lang)
     return atomic_write_text(path / "report.html", html)
+
+
+def _comparison_figures(path: Path, lab: dict[str, Any], *, lang: str) -> None:
+    """The lab's ``[[compare]]`` figures, from the runs' ``history.csv`` files."""
+    from neuralab.analysis.compare import HistoryComparisonDisplay
+    from neuralab.analysis.figures import save_figure
+    from neuralab.reports.i18n import plot_labels
+
+    t = translator(lang)
+    for comparison in lab.get("compare", []):
+        runs = [path / n for n in comparison["experiments"] if (path / n / "history.csv").exists()]
+        if len(runs) < 2:
+            continue
+        heading = comparison.get("title") or comparison["name"]
+        for metric in comparison.get("metrics", []):
+            try:
+                display = HistoryComparisonDisplay.from_runs(
+                    runs,
+                    metric=metric,
+                    smoothing_std=comparison.get("smoothing_std", 0.0),
+                    title=f"{heading}: {t.get(metric, metric)}",
+                ).plot(
+                    logx=comparison.get("logx", False),
+                    ylim=tuple(comparison["ylim"]) if comparison.get("ylim") else None,
+                    xlabel=t["epoch"],
+                    labels=plot_labels(lang),
+                )
+            except ValueError:  # the runs did not log this metric
+                continue
+            save_figure(
+                display.figure_, path / "plots" / f"compare_{comparison['name']}_{metric}.png"
+            )
 
 
 def write_report(path: str | Path, *, lang: str = "en") -> Path:

@@ -1,0 +1,164 @@
+"""Comparing training histories of several runs (TensorFlow docs' ``HistoryPlotter``, done right).
+
+One colour per run, kept across every figure; training solid, validation dashed; optional
+Gaussian smoothing whose ``smoothing_std`` is in epochs and really sets the kernel width; an
+optional log x axis and y limits; the key aliases ``acc``/``accuracy`` and ``lr``/
+``learning_rate`` normalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralab.analysis.figures import _pyplot
+
+KEY_ALIASES = {
+    "acc": "accuracy",
+    "val_acc": "val_accuracy",
+    "lr": "learning_rate",
+}
+
+
+def normalise_keys(history: Any) -> dict[str, np.ndarray]:
+    """A history (DataFrame, ``keras.callbacks.History`` or dict) with canonical key names."""
+    if hasattr(history, "history") and isinstance(history.history, dict):
+        history = history.history
+    if hasattr(history, "columns"):
+        history = {str(c): history[c].to_numpy() for c in history.columns}
+    out: dict[str, np.ndarray] = {}
+    for key, values in dict(history).items():
+        out[KEY_ALIASES.get(str(key), str(key))] = np.asarray(values, dtype=np.float64)
+    return out
+
+
+def gaussian_smooth(values: np.ndarray, std: float) -> np.ndarray:
+    """Smooth with a Gaussian kernel of standard deviation ``std`` epochs (edges: nearest).
+
+    ``std <= 0`` returns the values unchanged. The kernel spans +-4 std, so its width truly
+    follows ``std`` (the TensorFlow docs' plotter used a fixed window).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if std <= 0 or len(values) < 2:
+        return values
+    radius = max(1, int(np.ceil(4 * std)))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (offsets / std) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(values, radius, mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+class HistoryComparisonDisplay:
+    """Curves of one metric for several runs.
+
+    Args:
+        histories: Run name -> history (DataFrame, dict or Keras History).
+        metric: ``loss``, ``accuracy``, or any logged name (aliases allowed).
+        smoothing_std: Gaussian smoothing in epochs (0: none).
+        title: Figure title.
+
+    Example:
+        >>> HistoryComparisonDisplay({"small": h1, "large": h2}, metric="loss").plot(logx=True)
+    """
+
+    def __init__(
+        self,
+        histories: Mapping[str, Any],
+        *,
+        metric: str = "loss",
+        smoothing_std: float = 0.0,
+        title: str = "",
+    ) -> None:
+        self.histories = {name: normalise_keys(h) for name, h in histories.items()}
+        self.metric = KEY_ALIASES.get(metric, metric)
+        self.smoothing_std = float(smoothing_std)
+        self.title = title
+
+    @classmethod
+    def from_runs(cls, run_dirs: Sequence[str | Path], **kwargs: Any) -> HistoryComparisonDisplay:
+        """Read each run's ``history.csv`` (the run folder's name labels it)."""
+        import pandas as pd
+
+        histories = {}
+        for run in run_dirs:
+            path = Path(run)
+            histories[path.name] = pd.read_csv(path / "history.csv", index_col=0)
+        return cls(histories, **kwargs)
+
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        logx: bool = False,
+        ylim: tuple[float, float] | None = None,
+        xlabel: str = "epoch",
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+        baseline: float | None = None,
+        baseline_label: str = "baseline",
+    ) -> HistoryComparisonDisplay:
+        """Draw; ``colors`` maps run names to colours (default: one per run, in order)."""
+        plt = _pyplot()
+        words = dict(labels or {})
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 5))
+        else:
+            fig = ax.figure
+        cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        self.colors_ = {
+            name: (colors or {}).get(name, cycle[i % len(cycle)])
+            for i, name in enumerate(self.histories)
+        }
+        drawn = 0
+        for name, history in self.histories.items():
+            for key, style, who in (
+                (self.metric, "-", "train"),
+                (f"val_{self.metric}", "--", "validation"),
+            ):
+                if key not in history:
+                    continue
+                values = gaussian_smooth(history[key], self.smoothing_std)
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(
+                    epochs,
+                    values,
+                    style,
+                    color=self.colors_[name],
+                    label=f"{name} ({words.get(who, who)})",
+                    linewidth=1.6,
+                )
+                drawn += 1
+        if not drawn:
+            raise ValueError(f"no run logged {self.metric!r} or 'val_{self.metric}'")
+        if baseline is not None and self.metric in ("accuracy", "binary_accuracy"):
+            ax.axhline(baseline, color="0.35", linestyle=":", linewidth=1.5, label=baseline_label)
+        if logx:
+            ax.set_xscale("log")
+        else:
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(words.get(self.metric, self.metric))
+        ax.grid(True, alpha=0.3, which="both")
+        ax.legend(fontsize=8, ncol=2 if len(self.histories) > 4 else 1)
+        smoothing = f" (smoothed, std {self.smoothing_std:g} epochs)" if self.smoothing_std else ""
+        ax.set_title((self.title or words.get(self.metric, self.metric)) + smoothing)
+        fig.tight_layout()
+        self.ax_ = ax
+        self.figure_ = fig
+        return self
+
+
+def rank_runs(
+    records: Mapping[str, Mapping[str, Any]], *, by: str = "val_loss", lower_is_better: bool = True
+) -> list[tuple[str, float]]:
+    """Runs ordered by a final-history value (``by``), best first; runs without it are left out."""
+    scored = [(name, float(r[by])) for name, r in records.items() if r.get(by) is not None]
+    return sorted(scored, key=lambda item: item[1], reverse=not lower_is_better)
