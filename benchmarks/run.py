@@ -38,7 +38,66 @@ WORKLOADS = {
     "circles_lab": ("Whole circles lab (10 models, LR test, report)", "jax"),
     "fashion_mlp": ("Fashion-MNIST MLP, 2 epochs of 59k", "jax"),
     "tinyvgg": ("TinyVGG 224x224, batch 32, 10 steps", "tensorflow"),
+    "tinyvgg_folder": ("TinyVGG on 320 cached JPEGs, 224x224, 10 steps", "tensorflow"),
 }
+IMAGES = Path(os.environ.get("NEURALAB_BENCH_IMAGES", "/tmp/neuralab-bench-images"))
+IMAGES_PER_CLASS = 300
+
+
+def ensure_images(console: Console) -> None:
+    """The generated JPEG folder the image benchmarks read (written once)."""
+    if not (IMAGES / "train").is_dir():
+        sys.path.insert(0, str(SRC))
+        from neuralab.data.food import write_food_folder
+
+        console.log(f"writing {2 * IMAGES_PER_CLASS} generated JPEGs (256-512 px) to {IMAGES}")
+        write_food_folder(IMAGES, n_train=IMAGES_PER_CLASS, n_test=10)
+
+
+def image_loading(console: Console) -> Table:
+    """Images/s: keras.utils.image_dataset_from_directory vs neuralab's loader, cold and cached."""
+    import shutil
+
+    ensure_images(console)
+    cache = IMAGES.parent / "neuralab-bench-image-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(SRC)}
+    folder = str(IMAGES / "train")
+    runs = {}
+    for mode in ("keras", "neuralab_cold", "keras", "neuralab_cached"):
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "image_loading.py"), mode, folder, str(cache)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"image loading {mode} failed:\n{proc.stderr[-2000:]}")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        console.log(f"image loading {mode:16s} {result}")
+        runs[mode] = result  # keras twice: the second with a warm OS file cache, like ours
+    table = Table(title=f"Image loading, {runs['keras']['images']} JPEGs to 224x224 (images/s)")
+    table.add_column("case")
+    table.add_column("image_dataset_from_directory", justify="right")
+    table.add_column("neuralab", justify="right")
+    table.add_column("ratio", justify="right")
+    table.add_column("goal", justify="right")
+    keras_rate = runs["keras"]["images_per_s"]
+    for case, mode, goal in (
+        ("cold (first load)", "neuralab_cold", 1.0),
+        ("cached (next loads)", "neuralab_cached", 5.0),
+    ):
+        ours = runs[mode]["images_per_s"]
+        ratio = ours / keras_rate
+        table.add_row(
+            case,
+            f"{keras_rate:.0f}",
+            f"{ours:.0f}",
+            f"{ratio:.1f}x",
+            f">= {goal:g}x: {'met' if ratio >= goal else 'missed'}",
+        )
+    return table
 
 
 def measure(workload: str, backend: str, trainer: str) -> dict[str, float]:
@@ -64,6 +123,10 @@ def main(names: list[str]) -> None:
     table.add_column("vs fit/tensorflow", justify="right")
     table.add_column("vs fit/jax", justify="right")
     table.add_column("vs best plain", justify="right")
+    if not names or "tinyvgg_folder" in names:
+        ensure_images(console)
+    loading = image_loading(console) if not names or "image_loading" in names else None
+    names = [n for n in names if n != "image_loading"] if names else []
     for name in names or list(WORKLOADS):
         title, auto_backend = WORKLOADS[name]
         times = {}
@@ -81,6 +144,8 @@ def main(names: list[str]) -> None:
             f"{best / ours:.2f}x",
         )
     console.print(table)
+    if loading is not None:
+        console.print(loading)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -133,8 +134,61 @@ def tinyvgg() -> tuple[float, dict]:
     return time.perf_counter() - start, {}
 
 
+IMAGE_FOLDER = Path(os.environ.get("NEURALAB_BENCH_IMAGES", "/tmp/neuralab-bench-images"))
+
+
+def _tinyvgg_model(rescale: bool):  # type: ignore[no-untyped-def]
+    import keras
+
+    keras.utils.set_random_seed(0)
+    conv = lambda: keras.layers.Conv2D(10, 3, activation="relu")  # noqa: E731
+    front = [keras.layers.Rescaling(1 / 255)] if rescale else []
+    model = keras.Sequential(
+        [
+            keras.Input((224, 224, 3)),
+            *front,
+            conv(),
+            conv(),
+            keras.layers.MaxPool2D(),
+            conv(),
+            conv(),
+            keras.layers.MaxPool2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def tinyvgg_folder() -> tuple[float, dict]:
+    """TinyVGG on 320 real 224x224 JPEG-decoded images, 1 epoch (10 steps of 32).
+
+    Plain: ``model.fit`` on the images as an in-memory float32 array (already / 255).
+    neuralab: the cached uint8 memory map streamed batch by batch, Rescaling in the model.
+    """
+    from neuralab.data.images import load_image_folder
+    from neuralab.training.trainer import train
+
+    splits = load_image_folder(
+        IMAGE_FOLDER / "train", target_size=(224, 224), cache_dir=IMAGE_FOLDER.parent / "cache"
+    )
+    x, y = splits.train.x[:320], splits.train.y[:320]
+    if TRAINER == "fit":
+        model = _tinyvgg_model(rescale=False)
+        data = np.asarray(x, dtype=np.float32) / 255.0
+        start = time.perf_counter()
+        model.fit(data, y, epochs=1, batch_size=32, verbose=0, shuffle=True)
+    else:
+        model = _tinyvgg_model(rescale=True)
+        start = time.perf_counter()
+        train(model, x, y, epochs=1, batch_size=32, shuffle=True, trainer="auto")
+    return time.perf_counter() - start, {"on_disk": bool(isinstance(x, np.memmap))}
+
+
 WORKLOADS = {
     **{f"{size}_mlp": (lambda size=size: overfitting_model(size)) for size in SIZES},
+    "tinyvgg_folder": tinyvgg_folder,
     "circles_lab": circles_lab,
     "fashion_mlp": fashion_mlp,
     "tinyvgg": tinyvgg,

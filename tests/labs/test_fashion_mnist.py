@@ -169,7 +169,7 @@ def test_fetch_unknown_dataset():
     result = CliRunner().invoke(app, ["data", "fetch", "fashion"])
     assert result.exit_code == 1
     assert (
-        "`name` must be one of {'fashion-mnist'}. Received: name='fashion'. Did you mean 'fashion-mnist'?"
+        "`name` must be one of {'fashion-mnist', 'pizza-steak'}. Received: name='fashion'. Did you mean 'fashion-mnist'?"
         in result.output
     )
 

@@ -93,7 +93,7 @@ def test_invalid_layer_value_reports_keras_reason():
 def test_unknown_preset():
     with pytest.raises(
         SpecError,
-        match=r"`preset` must be one of \{'logistic_regression', 'mlp'\}. Received: preset='mpl'",
+        match=r"`preset` must be one of \{'conv_stack', 'logistic_regression', 'mlp', 'tinyvgg'\}. Received: preset='mpl'",
     ):
         build_model(ModelSpec(preset="mpl"), input_shape=(2,))
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from neuralab.errors import NeuralabError, one_of
 from neuralab.training.schedules import EpochSchedule
+from neuralab.training.streaming import array_batches, is_on_disk
 
 if TYPE_CHECKING:
     import keras
@@ -228,6 +229,15 @@ def train(
                 shuffle=shuffle,
                 seed=seed,
                 callbacks=all_callbacks,
+            )
+        elif is_on_disk(x):
+            # Memory-mapped (cached images): stream batches instead of one in-memory tensor.
+            batches = array_batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+            val = validation_data
+            if val is not None and is_on_disk(val[0]):
+                val = array_batches(val[0], val[1], batch_size=max(batch_size, 64))
+            model.fit(
+                batches, epochs=epochs, validation_data=val, callbacks=all_callbacks, verbose=0
             )
         else:
             model.fit(

@@ -1,0 +1,47 @@
+"""Image loading rate, one mode per process: ``python image_loading.py MODE FOLDER CACHE``.
+
+Modes: ``keras`` (``keras.utils.image_dataset_from_directory`` on TensorFlow, iterating every
+batch: it decodes every time), ``neuralab_cold`` (decode into an empty cache), ``neuralab_cached``
+(the second load: memory-mapped from the cache, every pixel read). Prints a JSON line with the
+seconds and images per second (imports excluded).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main(mode: str, folder: Path, cache: Path) -> None:
+    if mode == "keras":
+        import keras
+
+        start = time.perf_counter()
+        dataset = keras.utils.image_dataset_from_directory(
+            folder, image_size=(224, 224), batch_size=32, shuffle=False, verbose=False
+        )
+        n = 0
+        for images, _ in dataset:
+            n += int(images.shape[0])
+    else:
+        from neuralab.data.images import load_image_folder
+
+        start = time.perf_counter()
+        splits = load_image_folder(folder, target_size=(224, 224), cache_dir=cache)
+        pixels = np.asarray(splits.train.x)
+        n = len(pixels)
+        checksum = int(pixels[:, ::7, ::7].sum())  # touch the pages of every image
+        assert checksum > 0
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "images": n, "images_per_s": n / seconds}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
