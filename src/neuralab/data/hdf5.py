@@ -10,10 +10,6 @@ schema for offline runs and tests.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +17,7 @@ import numpy as np
 
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.errors import DataError, did_you_mean
+from neuralab.runs.store import replacing
 
 CAT_CLASSES = ("non-cat", "cat")
 CAT_FILES = {"train": "train_catvnoncat.h5", "test": "test_catvnoncat.h5"}
@@ -414,30 +411,8 @@ def write_cat_vs_noncat(
     for stream, (split, n) in enumerate((("train", n_train), ("test", n_test))):
         rng = np.random.default_rng([seed, stream])
         x, y = _make_images(n, round(n / 3), rng)
-        with _replacing(folder / CAT_FILES[split]) as tmp, h5py.File(tmp, "w") as h5:
+        with replacing(folder / CAT_FILES[split]) as tmp, h5py.File(tmp, "w") as h5:
             h5.create_dataset(f"{split}_set_x", data=x)
             h5.create_dataset(f"{split}_set_y", data=y)
             h5.create_dataset("list_classes", data=classes)
     return folder
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _replacing(target: Path) -> Iterator[str]:
-    """A temporary path beside ``target``, renamed onto it on success, removed on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

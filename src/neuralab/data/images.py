@@ -331,9 +331,9 @@ def decode_images(
     report.skipped = [(paths[i], reasons[i]) for i in sorted(reasons)]
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        from neuralab.runs.store import _replacing, atomic_write_text
+        from neuralab.runs.store import atomic_write_text, replacing
 
-        with _replacing(array_file, suffix=".npy") as tmp:
+        with replacing(array_file, suffix=".npy") as tmp:
             out = np.lib.format.open_memmap(
                 tmp, mode="w+", dtype=np.uint8, shape=(len(kept), h, w, 3)
             )

@@ -21,7 +21,6 @@ import gzip
 import io
 import math
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from neuralab.data.dataset import Dataset
 from neuralab.errors import DataError, did_you_mean
+from neuralab.runs.store import replacing
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -549,7 +549,7 @@ def write_higgs_like_csv(
     row_format = ",".join(["%.18e"] * table.shape[1]) + "\n"
     # The name stored in the gzip header is the final one, not the temporary one.
     with (
-        _replacing(path) as tmp,
+        replacing(path) as tmp,
         open(tmp, "wb") as raw,
         gzip.GzipFile(path.name, "wb", compresslevel=6, fileobj=raw, mtime=0) as gz,
     ):
@@ -558,25 +558,3 @@ def write_higgs_like_csv(
             text = (row_format * len(block)) % tuple(block.ravel().tolist())
             gz.write(text.encode("ascii"))
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _replacing(target: Path) -> Iterator[str]:
-    """A temporary path beside ``target``, renamed onto it on success, removed on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -37,7 +37,7 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def _replacing(target: Path, *, suffix: str = ".tmp") -> Iterator[str]:
+def replacing(target: Path, *, suffix: str = ".tmp") -> Iterator[str]:
     """A temporary path beside ``target``, renamed onto it on success, removed on failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
@@ -55,7 +55,7 @@ def _replacing(target: Path, *, suffix: str = ".tmp") -> Iterator[str]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
     path = Path(path)
-    with _replacing(path) as tmp, open(tmp, "wb") as handle:
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
         handle.write(data)
     return path
 
@@ -170,7 +170,7 @@ class RunDir:
         """``model.save`` to a temporary ``.keras`` file, then rename into place."""
         target = self.path / relative
         # Keras wants the .keras suffix on the file it writes.
-        with _replacing(target, suffix=".keras") as tmp:
+        with replacing(target, suffix=".keras") as tmp:
             model.save(tmp)
         return target
 
