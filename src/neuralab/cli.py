@@ -37,6 +37,7 @@ err_console = Console(stderr=True)
 class _State:
     quiet = False
     debug = False
+    progress = "bar"
 
 
 state = _State()
@@ -54,6 +55,9 @@ BackendOpt = Annotated[
 LangOpt = Annotated[str, typer.Option("--lang", help="Report language: en | pt.")]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for run directories.")]
 QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run.")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", help="Run experiments in N worker processes.")
+]
 TrainerOpt = Annotated[
     str,
     typer.Option(
@@ -98,10 +102,24 @@ def main_callback(
         bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    progress: Annotated[
+        str,
+        typer.Option(
+            "--progress",
+            help="bar (rich progress bars) or dots (a dot per epoch and a full line every "
+            "100 epochs, the overfitting chapter's EpochDots).",
+        ),
+    ] = "bar",
 ) -> None:
     """neuralab: course chapters as one-command labs, and the same pieces for your data."""
     state.quiet = quiet
     state.debug = debug
+    if progress not in ("bar", "dots"):
+        from neuralab.errors import one_of
+
+        err_console.print(f"[bold red]Error:[/] {one_of('progress', progress, ('bar', 'dots'))}")
+        raise typer.Exit(1)
+    state.progress = progress
     from rich.logging import RichHandler
 
     level = logging.DEBUG if debug else logging.WARNING
@@ -174,10 +192,35 @@ class _RichProgress:
             self._progress.update(self._task, completed=task.completed, visible=True)
 
 
+class _DotsProgress:
+    """The overfitting chapter's EpochDots: a dot per epoch, all metrics every 100 epochs."""
+
+    def __init__(self, every: int = 100) -> None:
+        self.every = every
+        self.epoch = 0
+
+    def start(self, description: str, total: int) -> None:
+        self.epoch = 0
+        console.print(f"{description} ({total} epochs max)", highlight=False)
+
+    def advance(self, n: int = 1, **info: Any) -> None:
+        if self.epoch % self.every == 0:
+            shown = ", ".join(f"{k}:{v:.4f}" for k, v in sorted(info.items()))
+            console.print(f"\nEpoch: {self.epoch}, {shown}", highlight=False)
+        console.out(".", end="", highlight=False)
+        self.epoch += n
+
+    def finish(self) -> None:
+        console.print(highlight=False)
+
+
 @contextmanager
 def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
     if state.quiet:
         yield None
+        return
+    if state.progress == "dots":
+        yield lambda name: _DotsProgress()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -263,6 +306,7 @@ def _run_file(
     lang: str,
     output: Path,
     trainer: str = "auto",
+    jobs: int = 1,
 ) -> None:
     with _user_errors():
         _check_lang(lang)
@@ -281,6 +325,7 @@ def _run_file(
                 progress=factory,
                 backend_reason=f"{choice.name}: {choice.reason}",
                 trainer=None if trainer == "auto" else trainer,
+                jobs=jobs,
             )
         if not state.quiet:
             console.print(_summary_table(result, lang))
@@ -296,6 +341,7 @@ def lab_command(
     backend: BackendOpt = "auto",
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
+    jobs: JobsOpt = 1,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -331,6 +377,7 @@ def lab_command(
         lang=lang,
         output=output,
         trainer=trainer,
+        jobs=jobs,
     )
 
 
@@ -345,6 +392,7 @@ def run_command(
     backend: BackendOpt = "auto",
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
+    jobs: JobsOpt = 1,
 ) -> None:
     """Run the experiments of a TOML spec file."""
     with _user_errors():
@@ -359,6 +407,7 @@ def run_command(
         lang=lang,
         output=output,
         trainer=trainer,
+        jobs=jobs,
     )
 
 
@@ -440,6 +489,55 @@ def report_command(
 
         path = write_report(run_dir, lang=lang)
         _say(f"Report: {path}")
+
+
+@app.command("compare")
+def compare_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (a lab folder: all its runs).")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="Metric to plot (repeatable).")
+    ] = None,
+    smoothing_std: Annotated[
+        float, typer.Option(help="Gaussian smoothing, standard deviation in epochs.")
+    ] = 0.0,
+    logx: Annotated[bool, typer.Option("--logx", help="Log-scale epoch axis.")] = False,
+    ylim: Annotated[
+        tuple[float, float] | None, typer.Option(help="Y range, e.g. --ylim 0.5 0.7.")
+    ] = None,
+    rank_by: Annotated[
+        str | None, typer.Option(help="History column to rank on (default val_loss).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Report file.")] = None,
+    lang: LangOpt = "en",
+) -> None:
+    """Compare runs: histories side by side (one colour per run), a ranking, one report."""
+    with _user_errors():
+        _check_lang(lang)
+        from datetime import datetime
+
+        from neuralab.runs.compare import compare_runs
+
+        target = output or Path(f"compare-{datetime.now():%Y%m%d-%H%M%S}.html")
+        result = compare_runs(
+            runs,
+            metrics=tuple(metric or ("loss", "accuracy")),
+            smoothing_std=smoothing_std,
+            logx=logx,
+            ylim=ylim,
+            rank_by=rank_by,
+            output=target,
+            lang=lang,
+        )
+        if not state.quiet:
+            table = Table(title="Ranking")
+            table.add_column("#", justify="right")
+            table.add_column("run")
+            table.add_column("best", justify="right")
+            table.add_column("epoch", justify="right")
+            for i, row in enumerate(result.ranking, start=1):
+                table.add_row(str(i), row["run"], f"{row['best']:.4f}", str(row["epoch"]))
+            console.print(table)
+        _say(f"Report: {result.report}")
 
 
 data_app = typer.Typer(

@@ -35,6 +35,7 @@ A file with no ``[[experiments]]`` table is one experiment written at the top le
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 import tomllib
@@ -505,6 +506,59 @@ def spec_error_from_validation(
     return SpecError(f"{source}: {first}{more}")
 
 
+def _variant_label(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "x".join(_variant_label(v) for v in value)
+    if isinstance(value, Mapping):
+        return "_".join(f"{k}{_variant_label(v)}" for k, v in value.items())
+    return re.sub(r"[^A-Za-z0-9_.-]", "", str(value)) or "value"
+
+
+def expand_variants(items: Sequence[Any], *, source: str = "<python>") -> list[Any]:
+    """Expand each experiment's ``variants`` table into one experiment per combination.
+
+    ``variants = {"compile.learning_rate" = [0.001, 0.01], "fit.epochs" = [10, 20]}`` on
+    experiment ``lr`` gives ``lr-learning_rate0.001-epochs10`` and three more: independent
+    runs, each seeded with its own ``seed``, so their results do not depend on the order or
+    on how many run at once (``--jobs``).
+    """
+    out: list[Any] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping) or "variants" not in item:
+            out.append(item)
+            continue
+        variants = item["variants"]
+        where = f"{source}: experiments[{index}] ({item.get('name')}).variants"
+        if not isinstance(variants, Mapping) or not variants:
+            raise SpecError(
+                f"{where}: must be a table of key path -> list of values, e.g. "
+                f'variants = {{"compile.learning_rate" = [0.001, 0.01]}}. Received: {variants!r}.'
+            )
+        for key, values in variants.items():
+            if not isinstance(values, list) or not values:
+                raise SpecError(
+                    f"{where}.{key}: must be a non-empty list of values. Received: {values!r}."
+                )
+        keys = list(variants)
+        base = {k: v for k, v in item.items() if k != "variants"}
+        for combo in itertools.product(*(variants[k] for k in keys)):
+            variant = copy.deepcopy(base)
+            for key, value in zip(keys, combo, strict=True):
+                target = variant
+                *parents, leaf = key.split(".")
+                for part in parents:
+                    target = target.setdefault(part, {})
+                    if not isinstance(target, dict):
+                        raise SpecError(f"{where}.{key}: {part!r} is not a table.")
+                target[leaf] = copy.deepcopy(value)
+            suffix = "-".join(
+                f"{k.split('.')[-1]}{_variant_label(v)}" for k, v in zip(keys, combo, strict=True)
+            )
+            variant["name"] = f"{base.get('name', 'experiment')}-{suffix}"
+            out.append(variant)
+    return out
+
+
 def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") -> ExperimentFile:
     """Validate a parsed TOML document (a dict) into an :class:`ExperimentFile`.
 
@@ -539,6 +593,7 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
         title, description = single.get("title", ""), single.get("description", "")
         if "name" not in single:
             single["name"] = Path(source).stem if source != "<python>" else "experiment"
+    items = expand_variants(items, source=source)
     labels = {i: str(e.get("name")) for i, e in enumerate(items) if isinstance(e, Mapping)}
     try:
         parsed = ExperimentFile.model_validate(

@@ -11,6 +11,7 @@ from neuralab.data.download import RemoteDataset
 from neuralab.data.food import PIZZA_STEAK, pizza_steak
 from neuralab.data.images import image_folder
 from neuralab.data.mnist import FASHION_MNIST, digits, fashion_mnist, idx_folder
+from neuralab.data.overfitting import cat_vs_noncat, higgs
 from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
 from neuralab.errors import DataError, SpecError, did_you_mean, one_of
 
@@ -24,6 +25,8 @@ DATASETS: dict[str, Callable[..., Dataset | Splits]] = {
     "idx": idx_folder,
     "image_folder": image_folder,
     "pizza_steak": pizza_steak,
+    "higgs": higgs,
+    "cat_vs_noncat": cat_vs_noncat,
 }
 
 

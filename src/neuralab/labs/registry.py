@@ -53,6 +53,24 @@ LABS: dict[str, LabInfo] = {
         data_param="path",
         remote="pizza-steak",
     ),
+    "higgs-overfitting": LabInfo(
+        name="higgs-overfitting",
+        file="higgs_overfitting.toml",
+        summary="Overfitting on HIGGS (a generated Higgs-like CSV.gz offline): model sizes "
+        "Tiny to Giant, L2, dropout, early stopping, TensorBoard",
+        seed="overfitting-lab.md",
+        narrative_module="neuralab.labs.higgs_overfitting",
+        data_param="path",
+    ),
+    "cat-vs-noncat": LabInfo(
+        name="cat-vs-noncat",
+        file="cat_vs_noncat.toml",
+        summary="Overfitting on 64x64 cat / non-cat images (generated h5 files offline): "
+        "three sizes and a regularized model, precision/recall/F1 per model",
+        seed="overfitting-lab.md",
+        narrative_module="neuralab.labs.cat_vs_noncat",
+        data_param="path",
+    ),
 }
 
 

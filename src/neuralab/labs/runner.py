@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from neuralab.config import SUGGESTIONS, ExperimentFile
+from neuralab.errors import NeuralabError
 from neuralab.runs.runner import RunResult, run_experiment
 from neuralab.runs.store import RunDir, atomic_write_text, ensure_writable, to_json
 from neuralab.training.progress import ProgressHook
+
+logger = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str], ProgressHook | None]
 
@@ -76,6 +80,7 @@ def run_experiment_file(
     progress: ProgressFactory | None = None,
     backend_reason: str = "",
     trainer: str | None = None,
+    jobs: int = 1,
 ) -> LabResult:
     """Run every experiment of a file in order into ``output/<name>-<timestamp>/``.
 
@@ -92,6 +97,9 @@ def run_experiment_file(
         progress: ``factory(experiment_name)`` returning a progress hook, or None.
         backend_reason: Why this backend (recorded).
         trainer: Override every experiment's ``fit.trainer`` (``auto``, ``fused``, ``fit``).
+        jobs: Worker processes. Each experiment is seeded on its own, so the results are the
+            same whatever the order or the number of jobs; experiments whose learning rate
+            is ``"suggested:..."`` need the earlier range test and require ``jobs=1``.
 
     Returns:
         A :class:`LabResult`; ``report.html`` is written in its folder. On Ctrl-C the
@@ -102,6 +110,18 @@ def run_experiment_file(
 
     from neuralab.reports.html import LAB_FILE, write_lab_report
     from neuralab.runs.runner import prepare_experiment
+
+    if jobs < 1:
+        raise NeuralabError(f"`jobs` must be at least 1. Received: jobs={jobs}.")
+    if jobs > 1:
+        waiting = [
+            e.name for e in experiments.experiments if isinstance(e.compile.learning_rate, str)
+        ]
+        if waiting:
+            raise NeuralabError(
+                f"--jobs {jobs}: {', '.join(waiting)} use a suggested learning rate, which needs "
+                "the range test before them to finish first. Run with --jobs 1."
+            )
 
     # Validate everything first; "suggested:" rates are resolved later, so use a placeholder.
     placeholder = {
@@ -132,7 +152,23 @@ def run_experiment_file(
     suggestions: dict[str, dict[str, float]] = {}
     start = time.perf_counter()
     try:
-        for i, spec in enumerate(experiments.experiments):
+        if jobs > 1:
+            result.runs = _run_in_workers(
+                experiments,
+                lab_dir=lab_dir,
+                quick=quick,
+                lang=lang,
+                backend=keras.backend.backend(),
+                backend_reason=backend_reason,
+                trainer=trainer,
+                jobs=jobs,
+                progress=progress,
+            )
+            first = result.runs[0] if result.runs else None
+            if first is not None:
+                record["data_source"] = first.data_source
+                record["data_notes"] = list(first.data_notes)
+        for i, spec in enumerate(experiments.experiments if jobs == 1 else ()):
             run = run_experiment(
                 spec,
                 run_dir=lab_dir / spec.name,
@@ -151,7 +187,7 @@ def run_experiment_file(
             if not record["data_source"] and run.splits is not None:
                 record["data_source"] = run.splits.train.source
                 record["data_notes"] = list(run.splits.train.notes)
-    except KeyboardInterrupt:
+    except BaseException:
         result.status = "incomplete"
         raise
     finally:
@@ -159,8 +195,88 @@ def run_experiment_file(
         record["status"] = result.status
         record["wall_time"] = round(result.wall_time, 2)
         atomic_write_text(lab_dir / LAB_FILE, to_json(record))
-        write_lab_report(lab_dir, lang=lang)
+        try:
+            write_lab_report(lab_dir, lang=lang)
+        except Exception:  # never hide the error that stopped the lab behind a report error
+            if result.status == "complete":
+                raise
+            logger.exception("could not write the report of the incomplete lab %s", lab_dir)
     return result
+
+
+def _run_in_worker(
+    spec: Any,
+    run_dir: Path,
+    quick: bool,
+    lang: str,
+    backend: str,
+    backend_reason: str,
+    where: str,
+    trainer: str | None,
+) -> RunResult:
+    """One experiment in a fresh worker process (its own Keras, its own seed)."""
+    from neuralab.backend import use_backend
+
+    use_backend(backend)
+    result = run_experiment(
+        spec,
+        run_dir=run_dir,
+        quick=quick,
+        lang=lang,
+        backend_reason=backend_reason,
+        where=where,
+        write_report=False,
+        trainer=trainer,
+    )
+    if result.splits is not None:
+        result.data_source = result.splits.train.source
+        result.data_notes = tuple(result.splits.train.notes)
+    result.model = None  # live objects stay in the worker
+    result.splits = None
+    return result
+
+
+def _run_in_workers(
+    experiments: ExperimentFile,
+    *,
+    lab_dir: Path,
+    quick: bool,
+    lang: str,
+    backend: str,
+    backend_reason: str,
+    trainer: str | None,
+    jobs: int,
+    progress: ProgressFactory | None,
+) -> list[RunResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Keras
+    done: dict[str, RunResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {
+            pool.submit(
+                _run_in_worker,
+                spec,
+                lab_dir / spec.name,
+                quick,
+                lang,
+                backend,
+                backend_reason,
+                f"{experiments.source}: experiments[{i}] ({spec.name})",
+                trainer,
+            ): spec.name
+            for i, spec in enumerate(experiments.experiments)
+        }
+        for future in as_completed(futures):
+            run = future.result()
+            done[run.name] = run
+            hook = progress(run.name) if progress else None
+            if hook is not None:
+                hook.start(run.name, run.training.epochs_run)
+                hook.advance(run.training.epochs_run)
+                hook.finish()
+    return [done[spec.name] for spec in experiments.experiments]
 
 
 def run_lab(
@@ -172,6 +288,7 @@ def run_lab(
     progress: ProgressFactory | None = None,
     backend_reason: str = "",
     trainer: str | None = None,
+    jobs: int = 1,
 ) -> LabResult:
     """Run lab ``name`` (see ``neuralab.labs.LABS``)."""
     from neuralab.labs.registry import load_lab_spec
@@ -185,4 +302,5 @@ def run_lab(
         progress=progress,
         backend_reason=backend_reason,
         trainer=trainer,
+        jobs=jobs,
     )

@@ -176,6 +176,7 @@ def load_lab(path: str | Path) -> dict[str, Any]:
             record["lr_label"] = lr.get("type", "schedule")
         else:
             record["lr_label"] = lr if isinstance(lr, str) else "default"
+        record["fit_summary"] = _fit_summary(record)
         runs.append(record)
     lab["runs"] = runs
     lab["path"] = str(path)
@@ -186,6 +187,44 @@ def load_lab(path: str | Path) -> dict[str, Any]:
             if (uri := _data_uri(path / "plots" / f"compare_{comparison['name']}_{metric}.png"))
         ]
     return lab
+
+
+def _fit_summary(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Best epoch and the train/validation gap there, from the run's history.
+
+    The monitored value is the EarlyStopping callback's ``monitor`` if the run has one, else
+    ``val_loss``; the gap is the validation value minus its training counterpart at the best
+    epoch (how much worse the model does on data it has not seen).
+    """
+    history = record.get("history")
+    if history is None or not len(history):
+        return None
+    monitor = "val_loss"
+    for callback in (record.get("spec", {}).get("fit", {}) or {}).get("callbacks", []) or []:
+        if callback.get("type") == "EarlyStopping":
+            monitor = callback.get("monitor", "val_loss")
+    if monitor not in history:
+        monitor = "val_loss" if "val_loss" in history else "loss"
+    series = history[monitor]
+    if not series.notna().any():
+        return None
+    higher_is_better = "acc" in monitor
+    best = int(series.idxmax() if higher_is_better else series.idxmin())
+    row = history.loc[best]
+    train_key = monitor.removeprefix("val_")
+    gap = (
+        float(row[monitor] - row[train_key])
+        if monitor.startswith("val_") and train_key in history
+        else None
+    )
+    return {
+        "monitor": monitor,
+        "best_epoch": best,
+        "best_value": float(row[monitor]),
+        "val_accuracy": float(row["val_accuracy"]) if "val_accuracy" in history else None,
+        "train_value": float(row[train_key]) if train_key in history else None,
+        "gap": gap,
+    }
 
 
 def render_lab_report(lab: dict[str, Any], *, lang: str = "en") -> str:

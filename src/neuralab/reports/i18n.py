@@ -100,6 +100,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "data notes": "About the data",
         "class": "Class",
         "true": "true",
+        "training summary": "Training summary",
+        "comparison": "Comparison of runs",
+        "ranking": "Ranking",
+        "run": "Run",
+        "runs": "Runs",
+        "smoothing": "Gaussian smoothing, std",
+        "binary_crossentropy": "Binary cross-entropy",
+        "monitor": "Monitored",
+        "best value": "Best value",
+        "gap": "Gap (val - train)",
+        "gap note": "At the best epoch of the monitored validation value (the early-stopping "
+        "metric when there is one): its training counterpart and the gap between them. A large "
+        "gap is overfitting.",
     },
     "pt": {
         "train": "Treino",
@@ -194,6 +207,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "data notes": "Sobre os dados",
         "class": "Classe",
         "true": "verdadeira",
+        "training summary": "Resumo do treino",
+        "comparison": "Comparação de treinos",
+        "ranking": "Classificação",
+        "run": "Treino",
+        "runs": "Treinos",
+        "smoothing": "Suavização gaussiana, desvio",
+        "binary_crossentropy": "Entropia cruzada binária",
+        "monitor": "Monitorado",
+        "best value": "Melhor valor",
+        "gap": "Diferença (val - treino)",
+        "gap note": "Na melhor época do valor de validação monitorado (a métrica do early "
+        "stopping quando há uma): o valor de treino correspondente e a diferença entre eles. "
+        "Uma diferença grande é overfitting.",
     },
 }
 

@@ -71,6 +71,8 @@ class RunResult:
     learning_rate: float | None = None
     model: Any = None
     splits: Splits | None = None
+    data_source: str = ""
+    data_notes: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -220,7 +222,12 @@ def prepare_experiment(
     )
 
     where = where or f"experiment {spec.name!r}"
+    quick_epochs = QUICK_EPOCHS
     if quick:
+        # A lab's own quick settings (`when.quick`) choose the epochs; otherwise they are capped.
+        quick_fit = (spec.when.get("quick") or {}).get("fit") or {}
+        if "epochs" in quick_fit:
+            quick_epochs = int(quick_fit["epochs"])
         spec = spec.for_data("quick")
     loaded = (
         data
@@ -270,7 +277,7 @@ def prepare_experiment(
             f"{where}.fit.validation: {choice!r} needs a {choice} split; set "
             f"data.{choice}_size, or use validation = 'auto'."
         )
-    epochs = min(spec.fit.epochs, QUICK_EPOCHS) if quick else spec.fit.epochs
+    epochs = min(spec.fit.epochs, quick_epochs) if quick else spec.fit.epochs
     return PreparedExperiment(
         spec=spec,
         splits=splits,
@@ -376,10 +383,15 @@ def run_experiment(
     run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
     model = prepared.model
     for callback in prepared.callbacks:
-        if type(callback).__name__ == "TensorBoard" and "log_dir" not in _callback_args(
-            spec, "TensorBoard"
-        ):
-            callback.log_dir = str(run.path / "tensorboard")
+        if type(callback).__name__ == "TensorBoard":
+            # Logs go under the run (a lab's runs: under the lab folder, so one
+            # `tensorboard --logdir LAB` shows them all); absolute paths are kept.
+            given = _callback_args(spec, "TensorBoard").get("log_dir")
+            base = run.path.parent if run_dir is not None else run.path
+            if given is None:
+                callback.log_dir = str(run.path / "tensorboard")
+            elif not Path(str(given)).is_absolute():
+                callback.log_dir = str(base / str(given))
     run.write_json(
         "spec.json", {**spec.to_dict(), "quick": quick, "epochs_run_cap": prepared.epochs}
     )
@@ -410,6 +422,7 @@ def run_experiment(
 
     validation = prepared.validation
     start = time.perf_counter()
+    run.set_status("incomplete", reason="training")
     try:
         result = train(
             model,
@@ -425,6 +438,9 @@ def run_experiment(
             trainer=trainer or spec.fit.trainer,
             seed=spec.seed,
         )
+    except Exception as exc:
+        run.set_status("incomplete", reason=f"failed: {type(exc).__name__}: {exc}")
+        raise
     finally:
         hook.finish()
     if validation is not None and validation[0] == "test":
