@@ -106,29 +106,12 @@ def fashion_mlp() -> tuple[float, dict]:
 
 def tinyvgg() -> tuple[float, dict]:
     """TinyVGG (CNN Explainer) on 224x224x3, batch 32, 10 steps."""
-    import keras
-
     from neuralab.training.trainer import train
 
     rng = np.random.default_rng(0)
     x = rng.random((320, 224, 224, 3), dtype=np.float32)
     y = rng.integers(0, 2, 320)
-    keras.utils.set_random_seed(0)
-    conv = lambda: keras.layers.Conv2D(10, 3, activation="relu")  # noqa: E731
-    model = keras.Sequential(
-        [
-            keras.Input((224, 224, 3)),
-            conv(),
-            conv(),
-            keras.layers.MaxPool2D(),
-            conv(),
-            conv(),
-            keras.layers.MaxPool2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model = _tinyvgg_model(rescale=False)
     start = time.perf_counter()
     train(model, x, y, epochs=1, batch_size=32, trainer=TRAINER)
     return time.perf_counter() - start, {}
