@@ -30,7 +30,7 @@ def test_batches_cover_every_row_once_per_epoch_and_reshuffle(tmp_path):
     np.testing.assert_array_equal(xb[:, 0], 2 * yb)  # rows stay paired
 
 
-def test_training_on_memory_mapped_images_uses_the_streaming_path(tmp_path):
+def test_training_on_memory_mapped_images_uses_the_streaming_path(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 64)
     images = (rng.random((64, 8, 8, 3)) * 60 + labels[:, None, None, None] * 150).astype(np.uint8)
@@ -46,8 +46,18 @@ def test_training_on_memory_mapped_images_uses_the_streaming_path(tmp_path):
     model.compile(
         loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.05), metrics=["accuracy"]
     )
+    import neuralab.training.streaming as streaming
+
+    calls = []
+    real = streaming.array_batches
+    monkeypatch.setattr(streaming, "STREAM_BYTES", 1024)  # stream even this small array
+    monkeypatch.setattr(
+        "neuralab.training.trainer.array_batches", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    assert streaming.should_stream(x) and not streaming.should_stream(x, limit=1 << 30)
     result = train(
         model, x, labels, epochs=8, batch_size=16, validation_data=(x, labels), trainer="fit"
     )
+    assert len(calls) == 2  # training and validation batches
     assert result.trainer == "fit" and result.epochs_run == 8
     assert result.history["val_accuracy"].iloc[-1] > 0.9

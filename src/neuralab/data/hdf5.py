@@ -17,7 +17,7 @@ import numpy as np
 
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.errors import DataError, did_you_mean
-from neuralab.runs.store import replacing
+from neuralab.fileio import replacing
 
 CAT_CLASSES = ("non-cat", "cat")
 CAT_FILES = {"train": "train_catvnoncat.h5", "test": "test_catvnoncat.h5"}

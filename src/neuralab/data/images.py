@@ -216,6 +216,8 @@ def decode_image(path: str | Path, target_size: tuple[int, int]) -> np.ndarray:
             rgba = img.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             rgb = Image.alpha_composite(background, rgba).convert("RGB")
+        elif img.mode == "RGB":
+            rgb = img  # no copy: convert() would duplicate the decoded pixels
         else:
             rgb = img.convert("RGB")
         if rgb.size != (width, height):
@@ -243,7 +245,7 @@ def default_image_cache() -> Path:
 
 def _digest(path: Path, index: dict[str, Any]) -> str:
     stat = path.stat()
-    key = str(path.resolve())
+    key = os.path.abspath(path)
     known = index.get(key)
     if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
         return str(known[2])
@@ -331,16 +333,13 @@ def decode_images(
     report.skipped = [(paths[i], reasons[i]) for i in sorted(reasons)]
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        from neuralab.runs.store import atomic_write_text, replacing
+        from neuralab.fileio import atomic_write_text, replacing
 
-        with replacing(array_file, suffix=".npy") as tmp:
-            out = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.uint8, shape=(len(kept), h, w, 3)
-            )
-            for j, i in enumerate(kept):
-                out[j] = results[i]
-            out.flush()
-            del out
+        stacked = np.empty((len(kept), h, w, 3), dtype=np.uint8)
+        for j, i in enumerate(kept):
+            stacked[j] = results[i]
+        with replacing(array_file, suffix=".npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, stacked)
         atomic_write_text(
             meta_file,
             json.dumps(

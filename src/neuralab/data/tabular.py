@@ -30,7 +30,7 @@ import numpy as np
 
 from neuralab.data.dataset import Dataset
 from neuralab.errors import DataError, did_you_mean
-from neuralab.runs.store import replacing
+from neuralab.fileio import replacing
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -9,10 +9,21 @@ from typing import Any
 
 import numpy as np
 
+#: Memory-mapped arrays larger than this are streamed; smaller ones are read into memory once
+#: (Keras's in-memory path is faster: measured 11.6 s vs 14.7 s for 10 TinyVGG steps).
+STREAM_BYTES = 1 << 30
+
 
 def is_on_disk(x: Any) -> bool:
-    """True for memory-mapped arrays (the image cache's), which are streamed batch by batch."""
+    """True for memory-mapped arrays (the image cache's)."""
     return isinstance(x, np.memmap) or isinstance(getattr(x, "base", None), np.memmap)
+
+
+def should_stream(x: Any, limit: int | None = None) -> bool:
+    """Stream ``x`` batch by batch: memory-mapped and larger than ``limit`` (default
+    :data:`STREAM_BYTES`) bytes."""
+    limit = STREAM_BYTES if limit is None else limit
+    return is_on_disk(x) and int(getattr(x, "nbytes", 0)) > limit
 
 
 def array_batches(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from neuralab.errors import NeuralabError, one_of
 from neuralab.training.schedules import EpochSchedule
-from neuralab.training.streaming import array_batches, is_on_disk
+from neuralab.training.streaming import array_batches, is_on_disk, should_stream
 
 if TYPE_CHECKING:
     import keras
@@ -230,8 +230,8 @@ def train(
                 seed=seed,
                 callbacks=all_callbacks,
             )
-        elif is_on_disk(x):
-            # Memory-mapped (cached images): stream batches instead of one in-memory tensor.
+        elif should_stream(x):
+            # A large memory map (cached images): stream batches instead of one in-memory tensor.
             batches = array_batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
             val = validation_data
             if val is not None and is_on_disk(val[0]):
@@ -240,6 +240,8 @@ def train(
                 batches, epochs=epochs, validation_data=val, callbacks=all_callbacks, verbose=0
             )
         else:
+            if is_on_disk(x):  # small enough: one read into memory beats batch-by-batch reads
+                x = np.asarray(x)
             model.fit(
                 x,
                 y,
