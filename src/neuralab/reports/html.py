@@ -224,6 +224,11 @@ def _fit_summary(record: dict[str, Any]) -> dict[str, Any] | None:
         "val_accuracy": float(row["val_accuracy"]) if "val_accuracy" in history else None,
         "train_value": float(row[train_key]) if train_key in history else None,
         "gap": gap,
+        "final_gap": (
+            float(history[monitor].iloc[-1] - history[train_key].iloc[-1])
+            if monitor.startswith("val_") and train_key in history
+            else None
+        ),
     }
 
 

@@ -110,9 +110,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "monitor": "Monitored",
         "best value": "Best value",
         "gap": "Gap (val - train)",
+        "final gap": "Gap at the last epoch",
         "gap note": "At the best epoch of the monitored validation value (the early-stopping "
-        "metric when there is one): its training counterpart and the gap between them. A large "
-        "gap is overfitting.",
+        "metric when there is one): its training counterpart and the gap between them, and the "
+        "same gap at the last epoch. A large gap is overfitting.",
     },
     "pt": {
         "train": "Treino",
@@ -217,6 +218,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "monitor": "Monitorado",
         "best value": "Melhor valor",
         "gap": "Diferença (val - treino)",
+        "final gap": "Diferença na última época",
         "gap note": "Na melhor época do valor de validação monitorado (a métrica do early "
         "stopping quando há uma): o valor de treino correspondente e a diferença entre eles. "
         "Uma diferença grande é overfitting.",
