@@ -215,3 +215,65 @@ def test_train_uses_the_fused_trainer_by_default_on_jax():
         "val_accuracy",
         "learning_rate",
     }
+
+
+class _Probe(keras.callbacks.Callback):
+    """Reads the model at every epoch end; `logs_only` lets the trainer batch epochs."""
+
+    def __init__(self, logs_only):
+        super().__init__()
+        self.logs_only = logs_only
+        self.kernels, self.iterations = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.kernels.append(float(np.abs(self.model.get_weights()[0]).sum()))
+        self.iterations.append(int(self.model.optimizer.iterations.value))
+
+
+def _chunked_and_per_epoch(monkeypatch, epochs, **kwargs):
+    # Chunks as long as possible, so the chunked run really puts many epochs in one program.
+    monkeypatch.setattr("neuralab.training.fused.CHUNK_SECONDS", 1e9)
+    x, y, val = DATA.x[:790], DATA.y[:790], (DATA.x[800:], DATA.y[800:])
+    runs = []
+    for logs_only in (True, False):
+        probe = _Probe(logs_only)
+        model = _circles_model(dropout=0.2, width=8)
+        callbacks = [probe, *kwargs.get("make_callbacks", list)()]
+        history = fused_fit(
+            model, x, y, epochs=epochs, validation_data=val, seed=3, callbacks=callbacks
+        )
+        runs.append((history, model, probe))
+    return runs
+
+
+def _assert_same_rows(a, b):
+    assert len(a) == len(b) and all(ra.keys() == rb.keys() for ra, rb in zip(a, b, strict=True))
+    for key in a[0]:
+        np.testing.assert_allclose([r[key] for r in a], [r[key] for r in b], rtol=1e-5, err_msg=key)
+
+
+def test_chunks_of_epochs_give_the_same_training_as_one_epoch_per_program(monkeypatch):
+    (h_chunk, m_chunk, p_chunk), (h_one, m_one, p_one) = _chunked_and_per_epoch(monkeypatch, 12)
+    # One epoch per program: the weights change every epoch. Chunked: epochs 2-12 ran in one
+    # program, and the callbacks were replayed after it with the chunk's final weights.
+    assert len(set(p_one.kernels)) == 12
+    assert len(set(p_chunk.kernels)) == 2
+    _assert_same_rows(h_chunk, h_one)
+    for wa, wb in zip(m_chunk.get_weights(), m_one.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    # The optimizer's step count is the epoch's own during the replay (TensorBoard reads
+    # the learning rate through it): 25 steps per epoch of 790 rows at batch 32.
+    assert p_chunk.iterations == p_one.iterations == [25 * (e + 1) for e in range(12)]
+
+
+def test_early_stopping_inside_a_chunk_stops_with_that_epochs_weights(monkeypatch):
+    def stop():
+        return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.01)]
+
+    (h_chunk, m_chunk, _), (h_one, m_one, _) = _chunked_and_per_epoch(
+        monkeypatch, 300, make_callbacks=stop
+    )
+    assert 3 < len(h_one) < 300
+    _assert_same_rows(h_chunk, h_one)
+    for wa, wb in zip(m_chunk.get_weights(), m_one.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)

@@ -16,6 +16,7 @@ The batch order comes from a seeded per-epoch permutation (not Keras's own shuff
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
     import keras
 
 logger = logging.getLogger(__name__)
+
+# Epochs per program at most, and at most this many shuffled row indices held for a chunk.
+MAX_CHUNK = 100
+_ORDER_ELEMENTS = 4_000_000
+# A chunk of epochs is sized to take about this long (progress, Ctrl-C, history.csv).
+CHUNK_SECONDS = 1.0
 
 _BATCH_HOOKS = (
     "on_batch_begin",
@@ -99,10 +106,6 @@ def _write_back(model: keras.Model, state: tuple[Any, ...]) -> None:
         variable.assign(value)
 
 
-def _to_floats(logs: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in logs.items()}
-
-
 def fused_fit(
     model: keras.Model,
     x: np.ndarray,
@@ -136,6 +139,7 @@ def fused_fit(
         NeuralabError: the model cannot be trained this way (:func:`can_fuse` says why).
     """
     import jax
+    import jax.extend
     import jax.numpy as jnp
     import keras
 
@@ -207,40 +211,114 @@ def fused_fit(
             state = (trainable, non_trainable, optimizer_vars, test_state[2])
         return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
 
+    def run_epochs(state: tuple[Any, ...], orders: Any, count: Any) -> tuple[Any, Any]:
+        """``count`` epochs (at most ``len(orders)``) in one program; logs stacked per epoch."""
+        # Keras traces the epoch once; the loop body replays that trace.
+        closed, shapes = jax.make_jaxpr(run_epoch, return_shape=True)(state, orders[0])
+        epoch_fn = jax.extend.core.jaxpr_as_fun(closed)
+        out_tree = jax.tree_util.tree_structure(shapes)
+        logs0 = jax.tree_util.tree_map(
+            lambda s: jnp.zeros((len(orders), *s.shape), s.dtype), shapes[1:]
+        )
+
+        def body(i: Any, carry: Any) -> Any:
+            state, stacked = carry
+            out = epoch_fn(*jax.tree_util.tree_leaves((state, orders[i])))
+            state, *logs = jax.tree_util.tree_unflatten(out_tree, out)
+            stacked = jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), stacked, tuple(logs))
+            return state, stacked
+
+        return jax.lax.fori_loop(0, count, body, (state, logs0))
+
     # No buffer donation: a Ctrl-C landing between the call and the write-back must not leave
     # the Keras variables pointing at donated (deleted) buffers.
-    epoch_fn = jax.jit(run_epoch)
+    epochs_fn = jax.jit(run_epochs)
     # History last: it records the logs as the other callbacks left them (e.g. the rate
     # LearningRateScheduler adds), exactly as model.fit's History does.
     recorder = keras.callbacks.History()
+    steps = n_full + (1 if remainder else 0)
     callback_list = keras.callbacks.CallbackList(
-        [*callbacks, recorder],
-        model=model,
-        epochs=epochs,
-        steps=n_full + (1 if remainder else 0),
-        verbose=0,
+        [*callbacks, recorder], model=model, epochs=epochs, steps=steps, verbose=0
     )
+    # Several epochs per program when every callback only reads the logs; else one, with the
+    # trained weights in the model (and any change a callback makes read back) every epoch.
+    chunked = all(_logs_only(c) for c in callbacks)
+    capacity = min(epochs, max(1, _ORDER_ELEMENTS // n), MAX_CHUNK) if chunked else 1
     rng = np.random.default_rng(seed)
     model.stop_training = False
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
-    for epoch in range(epochs):
-        callback_list.on_epoch_begin(epoch)
-        order = jnp.asarray(rng.permutation(n) if shuffle else np.arange(n))
-        state, train_logs, val_logs, rate = epoch_fn(_state(model, optimizer=True), order)
+    epoch, count = 0, 1
+    state = _state(model, optimizer=True)
+    iterations = model.optimizer.iterations
+    while epoch < epochs and not model.stop_training:
+        count = min(count, epochs - epoch)
+        if not chunked:
+            callback_list.on_epoch_begin(epoch)
+            state = _state(model, optimizer=True)  # a callback may have changed the rate
+        orders = np.empty((capacity, n), dtype=np.int32)
+        for i in range(capacity):
+            orders[i] = rng.permutation(n) if shuffle and i < count else np.arange(n)
+        orders_dev = jnp.asarray(orders)
+        start_state, start_iteration = state, int(iterations.value)
+        started = time.perf_counter()
+        state, stacked = epochs_fn(state, orders_dev, jnp.int32(count))
+        per_epoch = jax.device_get(stacked)
+        elapsed = time.perf_counter() - started
         _write_back(model, state)
-        logs = _to_floats(train_logs)
-        # The rate at the epoch's end, computed in the program: evaluating a Keras schedule
-        # eagerly afterwards costs more than the epoch itself for small models.
-        logs["learning_rate"] = float(rate)
-        if val_logs is not None:
-            logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
-        callback_list.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
+        for i in range(count):
+            logs = _epoch_logs(per_epoch, i)
+            if chunked:
+                callback_list.on_epoch_begin(epoch + i)
+                # Log-only callbacks may still read the rate (TensorBoard): the epoch's own.
+                iterations.assign(start_iteration + (i + 1) * steps)
+            callback_list.on_epoch_end(epoch + i, logs)
+            if model.stop_training and i < count - 1:
+                # Stopped inside the chunk: train exactly i + 1 epochs from its start instead.
+                state, _ = epochs_fn(start_state, orders_dev, jnp.int32(i + 1))
+                _write_back(model, state)
+                count = i + 1
+                break
+        else:
+            iterations.assign(start_iteration + count * steps)
+        epoch += count
+        if chunked:  # about a second per program: progress and Ctrl-C stay responsive
+            seconds = max(elapsed, 1e-6) / count
+            count = int(min(capacity, max(1.0, CHUNK_SECONDS / seconds)))
     callback_list.on_train_end(logs)
     keys = list(recorder.history)
     return [{k: float(recorder.history[k][i]) for k in keys} for i in range(len(recorder.epoch))]
+
+
+def _epoch_logs(stacked: Any, i: int) -> dict[str, float]:
+    train_logs, val_logs, rate = stacked
+    logs = {k: float(v[i]) for k, v in train_logs.items()}
+    # The rate at the epoch's end, computed in the program: evaluating a Keras schedule
+    # eagerly afterwards costs more than the epoch itself for small models.
+    logs["learning_rate"] = float(rate[i])
+    if val_logs is not None:
+        logs.update({f"val_{k}": float(v[i]) for k, v in val_logs.items()})
+    return logs
+
+
+def _logs_only(callback: Any) -> bool:
+    """True for callbacks whose epoch hooks read only the logs (not weights, not the rate)."""
+    import keras
+
+    if getattr(callback, "logs_only", False):  # neuralab's own recorders say so
+        return True
+    kind = type(callback)
+    if kind in (keras.callbacks.History, keras.callbacks.TerminateOnNaN, keras.callbacks.CSVLogger):
+        return True
+    if kind is keras.callbacks.EarlyStopping:
+        return not callback.restore_best_weights
+    if kind is keras.callbacks.TensorBoard:
+        return (
+            _tensorboard_epoch_only(callback)
+            and not callback.histogram_freq
+            and not callback.embeddings_freq
+        )
+    return False
 
 
 def _learning_rate(optimizer: Any, optimizer_vars: Sequence[Any]) -> Any:

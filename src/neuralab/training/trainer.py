@@ -101,6 +101,8 @@ def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
     class _Recorder(keras.callbacks.Callback):
         """Records every epoch's logs plus the learning rate, even if fit is interrupted."""
 
+        logs_only = True  # reads nothing but the logs: the fused trainer may batch epochs
+
         def __init__(self) -> None:
             super().__init__()
             self.rows: list[dict[str, float]] = []
