@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from neuralab.errors import RunError
 from neuralab.labs import load_lab_spec, run_lab
+from neuralab.reports.html import write_lab_report
 
 CHAPTER_MODELS = [f"model_{i}" for i in range(1, 11)]
 
@@ -77,3 +80,25 @@ def test_quick_lab_in_portuguese(tmp_path):
         assert word in html, word
     # Quick runs do not claim to match the chapter.
     assert all(e["passed"] is None for r in lab.runs for e in r.expectations)
+
+
+def test_run_reports_drawn_in_worker_processes_equal_drawing_them_here(full_lab, tmp_path):
+    # run_lab drew the 10 run reports in 2 worker processes; redraw a copy in this process.
+    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+    write_lab_report(copy, jobs=1)
+    pngs = sorted(full_lab.path.glob("model_*/plots/*.png"))
+    assert len(pngs) >= 30
+    for png in pngs:
+        assert (copy / png.relative_to(full_lab.path)).read_bytes() == png.read_bytes(), png
+
+
+def test_a_run_whose_report_fails_is_named(full_lab, tmp_path):
+    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+    (copy / "model_3" / "lr_test.json").write_text("{not json")
+    with pytest.raises(RunError) as caught:
+        write_lab_report(copy, jobs=2)
+    assert str(caught.value) == (
+        f"could not write these reports:\n{copy / 'model_3'}: RunError: "
+        f"{copy / 'model_3' / 'lr_test.json'}: unreadable JSON "
+        "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))."
+    )

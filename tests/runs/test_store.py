@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +59,30 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+SAVE_ON_JAX = """
+import sys
+import keras
+from neuralab.runs import RunDir
+
+model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(loss="binary_crossentropy", optimizer="adam")
+path = RunDir.create(sys.argv[1], "exp").save_model(model)
+print("tensorflow" in sys.modules)
+loaded = keras.saving.load_model(path)
+print(loaded.count_params())
+"""
+
+
+def test_saving_a_jax_model_does_not_import_tensorflow(tmp_path):
+    # Keras's serializer would import TensorFlow (2-3 s) just to ask whether it is installed.
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SAVE_ON_JAX, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.split() == ["False", "3"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralab.errors import RunError
 from neuralab.reports.i18n import plot_labels, translator
 
 BOUNDARY_FILE = "plots/decision_boundary.npz"
@@ -139,7 +140,10 @@ def _evaluation_figures(
 def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: unreadable JSON ({exc}).") from None
     return data
 
 

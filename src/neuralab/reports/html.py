@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -255,13 +256,26 @@ def render_lab_report(lab: dict[str, Any], *, lang: str = "en") -> str:
     )
 
 
-def write_lab_report(path: str | Path, *, lang: str = "en") -> Path:
-    """Redraw every experiment's figures, write its report, then the lab's ``report.html``."""
+# Below this many runs, worker processes cost more to start than they save.
+PARALLEL_REPORTS_FROM = 4
+
+
+def write_lab_report(path: str | Path, *, lang: str = "en", jobs: int | None = None) -> Path:
+    """Redraw every experiment's figures, write its report, then the lab's ``report.html``.
+
+    Drawing figures is most of a small lab's report time and is single-threaded, so the
+    runs' reports are written in ``jobs`` worker processes (default: one per CPU, at most 4)
+    when there are at least ``PARALLEL_REPORTS_FROM`` of them.
+    """
     path = Path(path)
     lab = json.loads((path / LAB_FILE).read_text(encoding="utf-8"))
-    for name in lab.get("experiments", []):
-        if (path / name / "status.json").exists():
-            write_run_report(path / name, lang=lang)
+    runs = [path / n for n in lab.get("experiments", []) if (path / n / "status.json").exists()]
+    jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
+    if len(runs) < PARALLEL_REPORTS_FROM:
+        jobs = 1
+    from neuralab.reports.render import write_run_reports
+
+    write_run_reports(runs, lang=lang, jobs=jobs)
     _comparison_figures(path, lab, lang=lang)
     html = render_lab_report(load_lab(path), lang=lang)
     return atomic_write_text(path / "report.html", html)

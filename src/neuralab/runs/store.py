@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -137,7 +140,7 @@ class RunDir:
         """``model.save`` to a temporary ``.keras`` file, then rename into place."""
         target = self.path / relative
         # Keras wants the .keras suffix on the file it writes.
-        with replacing(target, suffix=".keras") as tmp:
+        with replacing(target, suffix=".keras") as tmp, _no_tensorflow_probe():
             model.save(tmp)
         return target
 
@@ -166,3 +169,26 @@ class RunDir:
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r}, status={self.status.get('status')!r})"
+
+
+@contextmanager
+def _no_tensorflow_probe() -> Iterator[None]:
+    """Keep ``model.save`` from importing TensorFlow on another backend.
+
+    Keras's serializer asks whether TensorFlow is installed, importing it (2-3 s), only to
+    recognise TensorFlow objects; none can exist while TensorFlow is not imported, so the
+    answer is "no" for the duration of the save, and the question is left open afterwards.
+    """
+    if "tensorflow" in sys.modules:
+        yield
+        return
+    from keras.src.utils.module_utils import tensorflow as lazy
+
+    if lazy.module is not None or lazy._available is not None:
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        lazy._available = None
