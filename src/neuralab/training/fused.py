@@ -152,13 +152,12 @@ def fused_fit(
     batch_size = min(batch_size, n)
     n_full, remainder = divmod(n, batch_size)
 
-    x_dev = jnp.asarray(_floatx(x))
-    y_dev = jnp.asarray(y)
+    data: dict[str, Any] = {"x": jnp.asarray(_floatx(x)), "y": jnp.asarray(y)}
     has_val = validation_data is not None
     if has_val:
         assert validation_data is not None
         xv, yv = validation_data
-        xv_dev, yv_dev = jnp.asarray(_floatx(xv)), jnp.asarray(yv)
+        data["xv"], data["yv"] = jnp.asarray(_floatx(xv)), jnp.asarray(yv)
         v_full, v_rem = divmod(len(xv), batch_size)
     model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size]))
     if not model.optimizer.built:
@@ -166,23 +165,26 @@ def fused_fit(
     model.reset_metrics()
     metrics_zero = [v.value for v in model.metrics_variables]
 
-    def batches(a: Any, count: int, order: Any) -> Any:
-        taken = a[order[: count * batch_size]]
-        return taken.reshape((count, batch_size, *a.shape[1:]))
+    def batches(a: Any, count: int) -> Any:
+        return a[: count * batch_size].reshape((count, batch_size, *a.shape[1:]))
 
-    def run_epoch(state: tuple[Any, ...], order: Any) -> tuple[tuple[Any, ...], Any, Any, Any]:
+    # The data are arguments of the programs, never closed over: a closed-over array would be
+    # compiled into the program as a constant (minutes and gigabytes for image data).
+    def run_epoch(
+        state: tuple[Any, ...], order: Any, data: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], Any, Any, Any]:
+        x_dev, y_dev = data["x"], data["y"]
         trainable, non_trainable, optimizer_vars, _ = state
         state = (trainable, non_trainable, optimizer_vars, metrics_zero)
 
-        def train_body(carry: Any, batch: Any) -> Any:
-            logs, carry = model.train_step(carry, batch)
+        def train_body(carry: Any, rows: Any) -> Any:
+            # Each step gathers its own rows: no shuffled copy of the whole data per epoch.
+            logs, carry = model.train_step(carry, (x_dev[rows], y_dev[rows]))
             return carry, logs
 
         logs = None
         if n_full:
-            state, all_logs = jax.lax.scan(
-                train_body, state, (batches(x_dev, n_full, order), batches(y_dev, n_full, order))
-            )
+            state, all_logs = jax.lax.scan(train_body, state, batches(order, n_full))
             logs = jax.tree_util.tree_map(lambda v: v[-1], all_logs)
         if remainder:
             tail = order[n_full * batch_size :]
@@ -191,17 +193,15 @@ def fused_fit(
         if has_val:
             trainable, non_trainable, optimizer_vars, _ = state
             test_state = (trainable, non_trainable, metrics_zero)
+            xv_dev, yv_dev = data["xv"], data["yv"]
 
             def test_body(carry: Any, batch: Any) -> Any:
                 logs, carry = model.test_step(carry, batch)
                 return carry, logs
 
-            identity = jnp.arange(len(xv_dev))
             if v_full:
                 test_state, all_val = jax.lax.scan(
-                    test_body,
-                    test_state,
-                    (batches(xv_dev, v_full, identity), batches(yv_dev, v_full, identity)),
+                    test_body, test_state, (batches(xv_dev, v_full), batches(yv_dev, v_full))
                 )
                 val_logs = jax.tree_util.tree_map(lambda v: v[-1], all_val)
             if v_rem:
@@ -211,10 +211,12 @@ def fused_fit(
             state = (trainable, non_trainable, optimizer_vars, test_state[2])
         return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
 
-    def run_epochs(state: tuple[Any, ...], orders: Any, count: Any) -> tuple[Any, Any]:
+    def run_epochs(
+        state: tuple[Any, ...], orders: Any, count: Any, data: dict[str, Any]
+    ) -> tuple[Any, Any]:
         """``count`` epochs (at most ``len(orders)``) in one program; logs stacked per epoch."""
         # Keras traces the epoch once; the loop body replays that trace.
-        closed, shapes = jax.make_jaxpr(run_epoch, return_shape=True)(state, orders[0])
+        closed, shapes = jax.make_jaxpr(run_epoch, return_shape=True)(state, orders[0], data)
         epoch_fn = jax.extend.core.jaxpr_as_fun(closed)
         out_tree = jax.tree_util.tree_structure(shapes)
         logs0 = jax.tree_util.tree_map(
@@ -223,7 +225,7 @@ def fused_fit(
 
         def body(i: Any, carry: Any) -> Any:
             state, stacked = carry
-            out = epoch_fn(*jax.tree_util.tree_leaves((state, orders[i])))
+            out = epoch_fn(*jax.tree_util.tree_leaves((state, orders[i], data)))
             state, *logs = jax.tree_util.tree_unflatten(out_tree, out)
             stacked = jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), stacked, tuple(logs))
             return state, stacked
@@ -262,7 +264,7 @@ def fused_fit(
         orders_dev = jnp.asarray(orders)
         start_state, start_iteration = state, int(iterations.value)
         started = time.perf_counter()
-        state, stacked = epochs_fn(state, orders_dev, jnp.int32(count))
+        state, stacked = epochs_fn(state, orders_dev, jnp.int32(count), data)
         per_epoch = jax.device_get(stacked)
         elapsed = time.perf_counter() - started
         _write_back(model, state)
@@ -275,7 +277,7 @@ def fused_fit(
             callback_list.on_epoch_end(epoch + i, logs)
             if model.stop_training and i < count - 1:
                 # Stopped inside the chunk: train exactly i + 1 epochs from its start instead.
-                state, _ = epochs_fn(start_state, orders_dev, jnp.int32(i + 1))
+                state, _ = epochs_fn(start_state, orders_dev, jnp.int32(i + 1), data)
                 _write_back(model, state)
                 count = i + 1
                 break
