@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,11 +214,14 @@ def _run_in_worker(
     backend_reason: str,
     where: str,
     trainer: str | None,
+    xla_cache: str | None = None,
 ) -> RunResult:
     """One experiment in a fresh worker process (its own Keras, its own seed)."""
-    from neuralab.backend import use_backend
+    from neuralab.backend import enable_compilation_cache, use_backend
 
     use_backend(backend)
+    if xla_cache:  # the parent's on-disk compile cache: same-shaped models compile once
+        enable_compilation_cache(xla_cache)
     result = run_experiment(
         spec,
         run_dir=run_dir,
@@ -252,6 +256,11 @@ def _run_in_workers(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Keras
+    xla_cache = None
+    if "jax" in sys.modules:
+        import jax
+
+        xla_cache = getattr(jax.config, "jax_compilation_cache_dir", None)
     done: dict[str, RunResult] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
@@ -265,6 +274,7 @@ def _run_in_workers(
                 backend_reason,
                 f"{experiments.source}: experiments[{i}] ({spec.name})",
                 trainer,
+                xla_cache,
             ): spec.name
             for i, spec in enumerate(experiments.experiments)
         }
