@@ -76,13 +76,15 @@ class _Files:
         self.files: dict[str, bytes] = {}
         self.cut_after: dict[str, int] = {}  # close the connection after N bytes (once)
         self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.headers: dict[str, dict[str, str]] = {}  # extra response headers per path
 
 
 @pytest.fixture
 def http_server():  # type: ignore[no-untyped-def]
     """A real HTTP server on 127.0.0.1 serving ``server.files`` with Range support.
 
-    Yields an object with ``url(path)``, ``files``, ``cut_after`` and ``requests``.
+    Yields an object with ``url(path)``, ``files``, ``headers``, ``cut_after`` and
+    ``requests``.
     """
     import http.server
     import threading
@@ -112,6 +114,8 @@ def http_server():  # type: ignore[no-untyped-def]
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(len(body) - start))
+            for key, value in state.headers.get(path, {}).items():
+                self.send_header(key, value)
             self.end_headers()
             cut = state.cut_after.pop(path, None)
             self.wfile.write(body[start:] if cut is None else body[start : start + cut])

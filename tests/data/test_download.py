@@ -3,6 +3,7 @@ sets, and safe zip extraction."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import stat
@@ -16,6 +17,7 @@ from neuralab.data.download import (
     download,
     extract_zip,
     fetch_dataset,
+    published_checksum,
 )
 from neuralab.errors import DataError
 
@@ -167,3 +169,52 @@ def test_fetch_extracts_zip_archives(http_server, tmp_path):
     path = fetch_dataset(remote, root=tmp_path / "ps")
     assert (path / "pizza_steak" / "train" / "pizza" / "1.txt").read_bytes() == b"p"
     assert not (path / "ps.zip").exists()
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def test_without_a_pinned_checksum_the_servers_published_md5_is_checked(http_server, tmp_path):
+    # Google Cloud Storage (where the chapter's zip is) sends the object's MD5 in x-goog-hash.
+    http_server.files["/a.zip"] = PAYLOAD
+    md5 = hashlib.md5(PAYLOAD).digest()
+    http_server.headers["/a.zip"] = {"x-goog-hash": f"crc32c=AAAAAA==, md5={_b64(md5)}"}
+    assert download(http_server.url("/a.zip"), tmp_path / "a.zip").read_bytes() == PAYLOAD
+    # A file that does not match what the server publishes is refused and deleted.
+    http_server.files["/a.zip"] = PAYLOAD[:-1] + b"x"
+    with pytest.raises(DataError) as info:
+        download(http_server.url("/a.zip"), tmp_path / "b.zip")
+    assert str(info.value) == (
+        f"{http_server.url('/a.zip')}: checksum mismatch: expected md5 {md5.hex()} (published "
+        f"by the server), got {hashlib.md5(PAYLOAD[:-1] + b'x').hexdigest()}. The download was "
+        "deleted; try again, or check that the address serves the right file."
+    )
+    assert not (tmp_path / "b.zip").exists() and not (tmp_path / "b.zip.part").exists()
+
+
+def test_a_resumed_download_is_checked_against_the_whole_files_published_digest(
+    http_server, tmp_path
+):
+    http_server.files["/a.zip"] = PAYLOAD
+    http_server.cut_after["/a.zip"] = 100_000
+    digest = _b64(hashlib.sha256(b"not the payload").digest())
+    # Repr-Digest (RFC 9530) covers the whole file, also on the 206 of the resumed request.
+    http_server.headers["/a.zip"] = {"Repr-Digest": f"sha-256=:{digest}:"}
+    with pytest.raises(DataError, match="stopped at 100,000"):
+        download(http_server.url("/a.zip"), tmp_path / "a.zip")
+    with pytest.raises(DataError, match=r"expected sha256 [0-9a-f]{64} \(published by the server"):
+        download(http_server.url("/a.zip"), tmp_path / "a.zip")
+    assert [r for _, r in http_server.requests] == [None, "bytes=100000-"]
+
+
+def test_published_checksum_parsing():
+    md5 = hashlib.md5(b"x").digest()
+    sha = hashlib.sha256(b"x").digest()
+    both = {"x-goog-hash": f"md5={_b64(md5)}", "Repr-Digest": f"sha-256=:{_b64(sha)}:"}
+    assert published_checksum(both, whole=True) == f"sha256:{sha.hex()}"
+    # Content-MD5 of a range response covers the range only: not the file's checksum.
+    assert published_checksum({"Content-MD5": _b64(md5)}, whole=False) is None
+    assert published_checksum({"Content-MD5": _b64(md5)}, whole=True) == f"md5:{md5.hex()}"
+    assert published_checksum({"x-goog-hash": "md5=not base64!"}, whole=True) is None
+    assert published_checksum({}, whole=True) is None

@@ -10,6 +10,7 @@ never leaves a partial data set where loaders look.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -20,7 +21,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from neuralab.errors import DataError
 
@@ -106,8 +107,42 @@ def checksum_matches(path: str | Path, checksum: str) -> bool:
 # --------------------------------------------------------------------------- download
 
 
-def _open(url: str, start: int, timeout: float) -> tuple[BinaryIO, int, int | None]:
-    """Open ``url`` from byte ``start``; returns (stream, actual start, total size or None)."""
+def published_checksum(headers: Any, *, whole: bool) -> str | None:
+    """The checksum a server publishes for the whole file, as ``"sha256:<hex>"``/``"md5:<hex>"``.
+
+    Read from ``Repr-Digest: sha-256=:<base64>:`` (RFC 9530), Google Cloud Storage's
+    ``x-goog-hash: md5=<base64>`` (where the chapter's zip is), or ``Content-MD5`` (only for a
+    whole-file response: on a range response it covers the range alone). SHA-256 first.
+    """
+    found: dict[str, str] = {}
+    for part in (headers.get("Repr-Digest") or "").split(","):
+        algorithm, _, value = part.strip().partition("=")
+        if algorithm.lower() == "sha-256" and value.startswith(":") and value.endswith(":"):
+            found["sha256"] = value[1:-1]
+    for part in (headers.get("x-goog-hash") or "").split(","):
+        algorithm, _, value = part.strip().partition("=")
+        if algorithm.lower() == "md5" and value:
+            found.setdefault("md5", value)
+    if whole and headers.get("Content-MD5"):
+        found.setdefault("md5", headers["Content-MD5"].strip())
+    for algorithm, size in (("sha256", 32), ("md5", 16)):
+        if algorithm in found:
+            try:
+                raw = base64.b64decode(found[algorithm], validate=True)
+            except ValueError:
+                continue
+            if len(raw) == size:
+                return f"{algorithm}:{raw.hex()}"
+    return None
+
+
+def _open(url: str, start: int, timeout: float) -> tuple[BinaryIO, int, int | None, str | None]:
+    """Open ``url`` from byte ``start``.
+
+    Returns:
+        The stream, the actual start, the total size (or None) and the checksum the server
+        publishes for the whole file (or None).
+    """
     import urllib.error
     import urllib.request
 
@@ -136,8 +171,10 @@ def _open(url: str, start: int, timeout: float) -> tuple[BinaryIO, int, int | No
         if served_from != start:
             response.close()
             return _open(url, 0, timeout)
-        return response, start, int(total) if total.isdigit() else None
-    return response, 0, int(length) if length and length.isdigit() else None
+        published = published_checksum(response.headers, whole=False)
+        return response, start, int(total) if total.isdigit() else None, published
+    published = published_checksum(response.headers, whole=True)
+    return response, 0, int(length) if length and length.isdigit() else None, published
 
 
 def download(
@@ -183,7 +220,7 @@ def download(
     part = dest.with_name(dest.name + ".part")
     start = part.stat().st_size if part.exists() else 0
     try:
-        stream, start, total = _open(url, start, timeout)
+        stream, start, total, published = _open(url, start, timeout)
         with stream, open(part, "ab" if start else "wb") as out:
             done = start
             if progress:
@@ -210,15 +247,19 @@ def download(
             else " Check the address and your connection, then try again."
         )
         raise DataError(f"downloading {url} failed: {reason}.{resume}") from None
-    if checksum:
-        algorithm, expected = _parse_checksum(checksum)
+    # A pinned checksum, else the one the server publishes for the file (no pinned SHA-256
+    # exists for some upstream files, e.g. the chapter's zip on Cloud Storage).
+    expected_checksum = checksum or published
+    if expected_checksum:
+        algorithm, expected = _parse_checksum(expected_checksum)
         actual = file_digest(part, algorithm)
         if actual != expected:
             part.unlink()
+            whose = "" if checksum else " (published by the server)"
             raise DataError(
-                f"{url}: checksum mismatch: expected {algorithm} {expected}, got {actual}. "
-                "The download was deleted; try again, or check that the address serves the "
-                "right file."
+                f"{url}: checksum mismatch: expected {algorithm} {expected}{whose}, got "
+                f"{actual}. The download was deleted; try again, or check that the address "
+                "serves the right file."
             )
     actual_size = part.stat().st_size
     if size is not None and actual_size != size:
