@@ -3,15 +3,19 @@ bad-input message."""
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import neuralab.data.images as images_module
 from neuralab.data.images import (
     check_target_size,
     decode_image,
+    decode_images,
     load_image_folder,
     scan_image_folder,
 )
@@ -223,3 +227,155 @@ def test_invalid_target_size(bad):
         "`target_size` must be (height, width) with whole numbers from 8 to 4096, e.g. "
         f"[224, 224]. Received: target_size={bad!r}."
     )
+
+
+# --------------------------------------------------------------------------- the decoding pool
+
+
+def _noisy_images(folder, n, seed=0):
+    """``n`` JPEG/PNG files of different sizes and noisy pixels (so any resize difference shows)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        size = (int(rng.integers(24, 90)), int(rng.integers(24, 90)))
+        pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        path = folder / f"img_{i:03d}.{'png' if i % 5 == 4 else 'jpg'}"
+        Image.fromarray(pixels).save(path)
+        paths.append(path)
+    return paths
+
+
+def _cache_files(cache):
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_cold_and_cached_loads_equal_decoding_each_image(tmp_path, workers):
+    paths = _noisy_images(tmp_path / "imgs", 37)
+    expected = np.stack([decode_image(p, (20, 24)) for p in paths])
+    cache = tmp_path / "cache"
+    cold, kept, report = decode_images(paths, (20, 24), cache_dir=cache, workers=workers)
+    assert not report.from_cache and report.decoded == 37 and isinstance(cold, np.memmap)
+    np.testing.assert_array_equal(cold, expected)
+    assert kept.tolist() == list(range(37))
+    cached, _, again = decode_images(paths, (20, 24), cache_dir=cache, workers=workers)
+    assert again.from_cache and again.cache_file == report.cache_file
+    np.testing.assert_array_equal(cached, expected)
+    # only the array, its metadata and the index are left (no temporary files)
+    key = report.cache_file.stem
+    assert _cache_files(cache) == [f"{key}.json", f"{key}.npy", "index.json"]
+
+
+def test_each_new_file_is_read_once_unless_too_many_bytes_to_hold(tmp_path, monkeypatch):
+    paths = _noisy_images(tmp_path / "imgs", 12)
+    reads, sources = [], []
+    real_read, real_decode = Path.read_bytes, images_module.decode_image
+
+    def read_bytes(self):
+        reads.append(self)
+        return real_read(self)
+
+    def decode(source, size):
+        sources.append(source)
+        return real_decode(source, size)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(images_module, "decode_image", decode)
+    first, _, _ = decode_images(paths, (16, 16), cache_dir=tmp_path / "a", workers=2)
+    assert sorted(reads) == sorted(paths)  # read once: hashed and decoded from the same bytes
+    assert len(sources) == 12 and all(isinstance(s, io.BytesIO) for s in sources)
+    reads.clear()
+    sources.clear()
+    monkeypatch.setattr(images_module, "HELD_BYTES", 100)  # too much to hold: read again
+    second, _, _ = decode_images(paths, (16, 16), cache_dir=tmp_path / "b", workers=2)
+    assert sorted(reads) == sorted(paths)
+    assert sorted(sources) == sorted(paths)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_skipped_images_are_left_out_and_the_reason_names_the_file(tmp_path, caplog):
+    paths = _noisy_images(tmp_path / "imgs", 20)
+    paths[3].write_bytes(b"not an image at all")
+    paths[11].write_bytes(paths[11].read_bytes()[:150])  # truncated
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="neuralab.data.images"):
+        images, kept, report = decode_images(paths, (16, 16), cache_dir=cache, workers=3)
+    good = [i for i in range(20) if i not in (3, 11)]
+    assert kept.tolist() == good and images.shape == (18, 16, 16, 3)
+    np.testing.assert_array_equal(
+        images, np.stack([decode_image(paths[i], (16, 16)) for i in good])
+    )
+    assert [p for p, _ in report.skipped] == [paths[3], paths[11]]
+    why = report.skipped[0][1]
+    assert why == f"UnidentifiedImageError: cannot identify image file {str(paths[3])!r}"
+    assert "BytesIO" not in caplog.text
+    cached, cached_kept, again = decode_images(paths, (16, 16), cache_dir=cache)
+    assert again.from_cache and again.skipped == report.skipped
+    np.testing.assert_array_equal(cached, images)
+    assert cached_kept.tolist() == good
+    assert _cache_files(cache) == sorted(
+        [f"{report.cache_file.stem}.json", report.cache_file.name, "index.json"]
+    )
+
+
+def test_strict_names_the_first_unreadable_image_whatever_the_workers_do(tmp_path):
+    paths = _noisy_images(tmp_path / "imgs", 40)
+    for i in (9, 30, 31):
+        paths[i].write_bytes(b"\xff\xd8\xff\xe0 broken")
+    for workers in (1, 4):
+        cache = tmp_path / f"cache{workers}"
+        with pytest.raises(DataError) as info:
+            decode_images(paths, (16, 16), strict=True, cache_dir=cache, workers=workers)
+        assert str(info.value).startswith(f"{paths[9]}: cannot read this image (")
+        assert not any(name.endswith(".npy") for name in _cache_files(cache))
+
+
+def test_progress_counts_every_image_in_order(tmp_path):
+    paths = _noisy_images(tmp_path / "imgs", 30)
+    calls = []
+    decode_images(
+        paths, (16, 16), cache_dir=tmp_path / "c", workers=3, progress=lambda *a: calls.append(a)
+    )
+    assert calls == [(i, 30) for i in range(1, 31)]
+
+
+def test_unwritable_cache_decodes_in_memory(tmp_path, caplog):
+    paths = _noisy_images(tmp_path / "imgs", 9)
+    paths[2].write_bytes(b"junk")
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="neuralab.data.images"):
+        images, kept, report = decode_images(paths, (16, 16), cache_dir=not_a_folder)
+    assert "not writable" in caplog.text
+    assert not isinstance(images, np.memmap) and report.cache_file is None
+    assert kept.tolist() == [0, 1, 3, 4, 5, 6, 7, 8]
+    np.testing.assert_array_equal(
+        images, np.stack([decode_image(paths[i], (16, 16)) for i in kept])
+    )
+
+
+def test_a_cache_write_failing_midway_falls_back_to_memory(tmp_path, monkeypatch, caplog):
+    paths = _noisy_images(tmp_path / "imgs", 16)
+    writes = []
+    real_put = images_module._NpyWriter.put
+
+    def put(self, i, pixels):
+        writes.append(i)
+        if len(writes) > 5:
+            raise OSError(28, "No space left on device")
+        real_put(self, i, pixels)
+
+    monkeypatch.setattr(images_module._NpyWriter, "put", put)
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="neuralab.data.images"):
+        images, kept, report = decode_images(paths, (16, 16), cache_dir=cache, workers=2)
+    assert "No space left on device" in caplog.text and report.cache_file is None
+    np.testing.assert_array_equal(images, np.stack([decode_image(p, (16, 16)) for p in paths]))
+    assert kept.tolist() == list(range(16))
+    assert not any(name.endswith(".npy") for name in _cache_files(cache))
+
+
+def test_no_images(tmp_path):
+    images, kept, report = decode_images([], (16, 16), cache_dir=tmp_path / "c")
+    assert images.shape == (0, 16, 16, 3) and kept.tolist() == [] and report.decoded == 0

@@ -22,14 +22,16 @@ rescale=1/255.)`` did), so a saved model takes raw images.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -47,6 +49,8 @@ SPLIT_FOLDERS = {
     "val": "validation",
 }
 CACHE_VERSION = 1
+#: New files' bytes, read once to hash them, are kept for decoding up to this total size.
+HELD_BYTES = 256 << 20
 LabelMode = Literal["int", "binary", "categorical"]
 
 
@@ -198,8 +202,10 @@ def check_target_size(target_size: Any, where: str = "target_size") -> tuple[int
     return int(value[0]), int(value[1])
 
 
-def decode_image(path: str | Path, target_size: tuple[int, int]) -> np.ndarray:
+def decode_image(path: str | Path | BinaryIO, target_size: tuple[int, int]) -> np.ndarray:
     """One image as uint8 RGB ``(height, width, 3)``, resized (bilinear); GIF: first frame.
+
+    ``path`` may also be a binary file object (e.g. ``io.BytesIO`` of the file's bytes).
 
     Raises:
         OSError / ValueError from Pillow for unreadable or truncated files.
@@ -243,15 +249,51 @@ def default_image_cache() -> Path:
     return datasets_dir().parent / "images"
 
 
-def _digest(path: Path, index: dict[str, Any]) -> str:
-    stat = path.stat()
-    key = os.path.abspath(path)
-    known = index.get(key)
-    if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-        return str(known[2])
-    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    index[key] = [stat.st_size, stat.st_mtime_ns, digest]
-    return digest
+def _default_workers() -> int:
+    return min(8, os.cpu_count() or 2)
+
+
+def _parts(n: int, workers: int) -> list[range]:
+    """``range(n)`` in contiguous parts, a few per worker: fewer, larger pool tasks."""
+    size = max(1, min(32, -(-n // (4 * workers))))
+    return [range(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def _digests(
+    paths: Sequence[Path], index: dict[str, Any], pool: ThreadPoolExecutor, workers: int
+) -> tuple[list[str], list[bytes | None]]:
+    """Each file's contents digest: from ``index`` while its size and mtime match, else read
+    and hashed in ``pool`` (and recorded in ``index``). The bytes read come back too, so that
+    decoding need not read the files again (``None`` for the files not read, and for all when
+    they add up to more than :data:`HELD_BYTES`)."""
+    digests = [""] * len(paths)
+    blobs: list[bytes | None] = [None] * len(paths)
+    unknown: list[tuple[int, str, os.stat_result]] = []
+    for i, path in enumerate(paths):
+        stat = path.stat()
+        key = os.path.abspath(path)
+        known = index.get(key)
+        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+            digests[i] = str(known[2])
+        else:
+            unknown.append((i, key, stat))
+    hold = sum(stat.st_size for _, _, stat in unknown) <= HELD_BYTES
+
+    def read(part: range) -> list[tuple[str, bytes | None]]:
+        out: list[tuple[str, bytes | None]] = []
+        for j in part:
+            data = paths[unknown[j][0]].read_bytes()
+            out.append((hashlib.blake2b(data, digest_size=16).hexdigest(), data if hold else None))
+        return out
+
+    done = 0
+    for part in pool.map(read, _parts(len(unknown), workers)):
+        for digest, data in part:
+            i, key, stat = unknown[done]
+            digests[i], blobs[i] = digest, data
+            index[key] = [stat.st_size, stat.st_mtime_ns, digest]
+            done += 1
+    return digests, blobs
 
 
 @dataclass
@@ -262,6 +304,128 @@ class DecodeReport:
     from_cache: bool = False
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     cache_file: Path | None = None
+
+
+class _NpyWriter:
+    """An uint8 ``.npy`` file written image by image (from several threads), in place."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...]) -> None:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+        )
+        self.frame = int(np.prod(shape[1:]))
+        self.offset = len(header.getvalue())
+        self._lock = threading.Lock()
+        self._handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
+        try:
+            self._handle.write(header.getvalue())
+            self._handle.truncate(self.offset + shape[0] * self.frame)
+            self._handle.flush()
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def put(self, i: int, pixels: np.ndarray) -> None:
+        data = np.ascontiguousarray(pixels, dtype=np.uint8).data.cast("B")
+        position = self.offset + i * self.frame
+        if hasattr(os, "pwrite"):  # no lock, and the GIL is released while writing
+            fd = self._handle.fileno()
+            while data:
+                written = os.pwrite(fd, data, position)
+                data, position = data[written:], position + written
+        else:  # pragma: no cover - Windows
+            with self._lock:
+                self._handle.seek(position)
+                self._handle.write(data)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _decode_all(
+    paths: Sequence[Path],
+    blobs: list[bytes | None],
+    target_size: tuple[int, int],
+    put: Callable[[int, np.ndarray], Any],
+    pool: ThreadPoolExecutor,
+    workers: int,
+    *,
+    strict: bool,
+    progress: Callable[[int, int], None] | None,
+) -> dict[int, str]:
+    """Decode ``paths`` in ``pool``, giving each image to ``put(i, pixels)``. ``blobs[i]``, when
+    set, holds the file's bytes (released once decoded). Returns why each unreadable image was
+    skipped (also logged).
+
+    Raises:
+        DataError: with ``strict``, naming the first unreadable image in ``paths`` order.
+    """
+    stop = threading.Event()
+    first_bad = [len(paths)]  # strict: images after a bad one need not be decoded
+
+    def run(part: range) -> list[tuple[int, str]]:
+        failed: list[tuple[int, str]] = []
+        for i in part:
+            if stop.is_set() or i > first_bad[0]:
+                break
+            blob, blobs[i] = blobs[i], None
+            try:
+                try:
+                    pixels = decode_image(
+                        paths[i] if blob is None else io.BytesIO(blob), target_size
+                    )
+                except (OSError, ValueError, SyntaxError):
+                    if blob is None:
+                        raise
+                    pixels = decode_image(paths[i], target_size)  # Pillow's message names the file
+            except (OSError, ValueError, SyntaxError) as exc:
+                failed.append((i, f"{type(exc).__name__}: {exc}"))
+                if strict:
+                    first_bad[0] = min(first_bad[0], i)
+                continue
+            put(i, pixels)
+        return failed
+
+    parts = _parts(len(paths), workers)
+    futures = [pool.submit(run, part) for part in parts]
+    reasons: dict[int, str] = {}
+    try:
+        done = 0
+        for future, part in zip(futures, parts, strict=True):
+            for i, why in future.result():  # in order: the first bad image is found first
+                if strict:
+                    raise DataError(
+                        f"{paths[i]}: cannot read this image ({why}). Remove or replace it, or "
+                        "drop --strict to skip unreadable images with a warning."
+                    )
+                reasons[i] = why
+                logger.warning("skipped %s: %s", paths[i], why)
+            for _ in part:
+                done += 1
+                if progress:
+                    progress(done, len(paths))
+    finally:
+        stop.set()
+        for future in futures:
+            future.cancel()
+        wait(futures)
+    return reasons
+
+
+def _compact(path: Path, kept: np.ndarray) -> None:
+    """Keep only the images ``kept`` of the ``.npy`` file ``path`` (rewritten atomically)."""
+    from neuralab.fileio import replacing
+
+    with replacing(path, suffix=".npy") as tmp:
+        source = np.load(path, mmap_mode="r")
+        writer = _NpyWriter(Path(tmp), (len(kept), *source.shape[1:]))
+        try:
+            for j, i in enumerate(kept):
+                writer.put(j, source[i])
+        finally:
+            writer.close()
+            del source  # unmapped before the file is replaced
 
 
 def decode_images(
@@ -275,6 +439,9 @@ def decode_images(
 ) -> tuple[np.ndarray, np.ndarray, DecodeReport]:
     """Decode and resize ``paths`` into one uint8 array, using the on-disk cache.
 
+    ``workers`` threads (default: one per CPU, up to 8) read each new file once, hash it for the
+    cache key, decode it from the same bytes and write the pixels straight into the cache file.
+
     Returns:
         ``(images, kept, report)``: images ``(n_kept, h, w, 3)`` (memory-mapped when cached),
         the indices of ``paths`` that were kept, and what happened.
@@ -282,6 +449,8 @@ def decode_images(
     Raises:
         DataError: an unreadable image with ``strict=True``.
     """
+    from neuralab.fileio import atomic_write_text, replacing
+
     cache = Path(cache_dir) if cache_dir is not None else default_image_cache()
     report = DecodeReport()
     index_file = cache / "index.json"
@@ -289,72 +458,58 @@ def decode_images(
         index: dict[str, Any] = json.loads(index_file.read_text()) if index_file.exists() else {}
     except (OSError, ValueError):
         index = {}
-    digests = [_digest(p, index) for p in paths]
+    n_workers = max(1, workers or _default_workers())
     h, w = target_size
-    key = hashlib.blake2b(
-        f"v{CACHE_VERSION}:{h}x{w}:bilinear:{strict}:{','.join(digests)}".encode(), digest_size=16
-    ).hexdigest()
-    array_file = cache / f"{key}.npy"
-    meta_file = cache / f"{key}.json"
-    if array_file.exists() and meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        report.from_cache = True
-        report.cache_file = array_file
-        report.skipped = [(Path(p), why) for p, why in meta["skipped"]]
-        for path, why in report.skipped:
-            logger.warning("skipped %s: %s", path, why)
-        images = np.load(array_file, mmap_mode="r")
-        return images, np.asarray(meta["kept"], dtype=np.int64), report
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="neuralab-images") as pool:
+        digests, blobs = _digests(paths, index, pool, n_workers)
+        key = hashlib.blake2b(
+            f"v{CACHE_VERSION}:{h}x{w}:bilinear:{strict}:{','.join(digests)}".encode(),
+            digest_size=16,
+        ).hexdigest()
+        array_file = cache / f"{key}.npy"
+        meta_file = cache / f"{key}.json"
+        if array_file.exists() and meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            report.from_cache = True
+            report.cache_file = array_file
+            report.skipped = [(Path(p), why) for p, why in meta["skipped"]]
+            for path, why in report.skipped:
+                logger.warning("skipped %s: %s", path, why)
+            images = np.load(array_file, mmap_mode="r")
+            return images, np.asarray(meta["kept"], dtype=np.int64), report
 
-    def load(i: int) -> tuple[int, np.ndarray | None, str]:
+        def decode(put: Callable[[int, np.ndarray], Any]) -> dict[int, str]:
+            return _decode_all(
+                paths, blobs, target_size, put, pool, n_workers, strict=strict, progress=progress
+            )
+
+        shape = (len(paths), h, w, 3)
+        loaded: np.ndarray | None = None
         try:
-            return i, decode_image(paths[i], target_size), ""
-        except (OSError, ValueError, SyntaxError) as exc:
-            return i, None, f"{type(exc).__name__}: {exc}"
-
-    results: list[np.ndarray | None] = [None] * len(paths)
-    reasons: dict[int, str] = {}
-    n_workers = workers or min(8, (os.cpu_count() or 2) + 1)
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        for done, (i, image, why) in enumerate(pool.map(load, range(len(paths))), start=1):
-            if image is None:
-                if strict:
-                    raise DataError(
-                        f"{paths[i]}: cannot read this image ({why}). Remove or replace it, or "
-                        "drop --strict to skip unreadable images with a warning."
-                    )
-                reasons[i] = why
-                logger.warning("skipped %s: %s", paths[i], why)
-            results[i] = image
-            if progress:
-                progress(done, len(paths))
-    kept = np.asarray([i for i in range(len(paths)) if results[i] is not None], dtype=np.int64)
+            with replacing(array_file, suffix=".npy") as tmp:
+                writer = _NpyWriter(Path(tmp), shape)
+                try:
+                    reasons = decode(writer.put)
+                finally:
+                    writer.close()
+                kept = np.asarray([i for i in range(len(paths)) if i not in reasons], np.int64)
+                if reasons:
+                    _compact(Path(tmp), kept)
+            loaded = np.load(array_file, mmap_mode="r")
+            skipped = [[str(paths[i]), reasons[i]] for i in sorted(reasons)]
+            atomic_write_text(meta_file, json.dumps({"kept": kept.tolist(), "skipped": skipped}))
+            atomic_write_text(index_file, json.dumps(index))
+            report.cache_file = array_file
+        except OSError as exc:  # read-only or full cache: keep going in memory
+            logger.warning("image cache %s not writable (%s); decoding again next time", cache, exc)
+            if loaded is None:
+                memory = np.empty(shape, dtype=np.uint8)
+                reasons = decode(memory.__setitem__)
+                kept = np.asarray([i for i in range(len(paths)) if i not in reasons], np.int64)
+                loaded = memory[kept] if reasons else memory
     report.decoded = len(kept)
     report.skipped = [(paths[i], reasons[i]) for i in sorted(reasons)]
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        from neuralab.fileio import atomic_write_text, replacing
-
-        stacked = np.empty((len(kept), h, w, 3), dtype=np.uint8)
-        for j, i in enumerate(kept):
-            stacked[j] = results[i]
-        with replacing(array_file, suffix=".npy") as tmp, open(tmp, "wb") as handle:
-            np.save(handle, stacked)
-        atomic_write_text(
-            meta_file,
-            json.dumps(
-                {"kept": kept.tolist(), "skipped": [[str(p), why] for p, why in report.skipped]}
-            ),
-        )
-        atomic_write_text(index_file, json.dumps(index))
-        report.cache_file = array_file
-        return np.load(array_file, mmap_mode="r"), kept, report
-    except OSError as exc:  # read-only cache: keep going in memory
-        logger.warning("image cache %s not writable (%s); decoding again next time", cache, exc)
-        stacked = (
-            np.stack([results[i] for i in kept]) if len(kept) else np.zeros((0, h, w, 3), np.uint8)
-        )
-        return stacked, kept, report
+    return loaded, kept, report
 
 
 # --------------------------------------------------------------------------- data sets
@@ -384,7 +539,7 @@ def _stratified_split(
     """Indices per part; each class is split by the same fractions (rounded), shuffled."""
     rng = np.random.default_rng(seed)
     parts: dict[str, list[int]] = {name: [] for name in ("train", *fractions)}
-    for label in np.unique(labels):
+    for label in sorted(set(labels.tolist())):  # np.unique would import numpy.ma
         members = rng.permutation(np.flatnonzero(labels == label))
         start = 0
         for name, fraction in fractions.items():
