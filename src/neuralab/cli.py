@@ -84,6 +84,46 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+@contextmanager
+def _ctrl_c_stops_runs() -> Iterator[None]:
+    """While runs train, the first Ctrl-C asks them to stop at a safe point; another, at once.
+
+    A ``KeyboardInterrupt`` raised wherever SIGINT lands can be lost inside JAX or Keras (see
+    ``neuralab.runs.runner._StopRequest``) and the run would go on to finish and exit 0, so
+    the first SIGINT only requests the stop: training ends after the current epoch, the run
+    is saved and marked incomplete and ``KeyboardInterrupt`` is raised from a safe point (exit
+    130). A second SIGINT raises at once, for a long epoch, compile or data load. A SIGINT
+    this process inherited as ignored (a background job of a non-interactive shell) stays
+    ignored, as for any program.
+    """
+    import signal
+    import threading
+
+    from neuralab.runs.runner import clear_stop_request, request_stop, stop_requested
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop_requested():
+            raise KeyboardInterrupt
+        request_stop()
+        # os.write, not print: this runs between any two bytecodes, even inside a print.
+        os.write(2, b"\nCtrl-C: stopping after this epoch (Ctrl-C again to stop now).\n")
+
+    clear_stop_request()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
+
+
 def _version_callback(value: bool) -> None:
     if value:
         console.print(f"neuralab {__version__}")
@@ -311,26 +351,34 @@ def _run_file(
     with _user_errors():
         _check_lang(lang)
         _check_trainer(trainer)
-        types = experiments.layer_types()
-        choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
-        from neuralab.labs.runner import run_experiment_file
+        with _ctrl_c_stops_runs():
+            types = experiments.layer_types()
+            choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
+            from neuralab.labs.runner import run_experiment_file
+            from neuralab.runs.runner import stop_requested
 
-        with _progress_factory() as factory:
-            result = run_experiment_file(
-                experiments,
-                name=name,
-                output=output,
-                quick=quick,
-                lang=lang,
-                progress=factory,
-                backend_reason=f"{choice.name}: {choice.reason}",
-                trainer=None if trainer == "auto" else trainer,
-                jobs=jobs,
-            )
-        if not state.quiet:
-            console.print(_summary_table(result, lang))
-            _say(f"Backend: {choice.name} ({choice.reason}). Wall time: {result.wall_time:.1f} s.")
-        _say(f"Report: {result.report}")
+            with _progress_factory() as factory:
+                result = run_experiment_file(
+                    experiments,
+                    name=name,
+                    output=output,
+                    quick=quick,
+                    lang=lang,
+                    progress=factory,
+                    backend_reason=f"{choice.name}: {choice.reason}",
+                    trainer=None if trainer == "auto" else trainer,
+                    jobs=jobs,
+                )
+            if not state.quiet:
+                console.print(_summary_table(result, lang))
+                _say(
+                    f"Backend: {choice.name} ({choice.reason}). "
+                    f"Wall time: {result.wall_time:.1f} s."
+                )
+            _say(f"Report: {result.report}")
+            if stop_requested():  # came after the runs' last safe point: they are complete
+                err_console.print("[yellow]Interrupted[/] after the runs had finished.")
+                raise typer.Exit(130)
 
 
 @app.command("lab")

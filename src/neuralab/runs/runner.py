@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -35,6 +35,47 @@ logger = logging.getLogger(__name__)
 QUICK_EPOCHS = 5
 HISTORY_FLUSH_SECONDS = 2.0
 DEFAULT_SUGGESTION = "minimum/10"
+
+
+class _StopRequest:
+    """A Ctrl-C that the CLI turned into a request, honoured at this module's safe points.
+
+    A ``KeyboardInterrupt`` raised wherever SIGINT happens to land in a run can be lost or
+    do harm: JAX runs a Python function from ``gc.callbacks`` (``_xla_gc_callback``), and
+    CPython drops an exception raised there ("Exception ignored in ..."); Keras's
+    functional-model tracing runs under a bare ``except:``
+    (``Functional._maybe_warn_inputs_struct_mismatch``); and one that stops the wait for an
+    XLA compile leaves the compile thread running into interpreter exit (a segfault). So the
+    CLI's SIGINT handler only calls :func:`request_stop`; training stops at the end of the
+    current epoch (``model.stop_training``, the epochs so far are kept) and the run raises
+    ``KeyboardInterrupt`` itself at a phase boundary (data loaded, trained, evaluated, stored).
+    """
+
+    requested = False
+
+
+def request_stop() -> None:
+    """Ask the running experiment(s) to stop as on Ctrl-C, at the next safe point.
+
+    Safe to call from a signal handler (it only sets a flag). The run ends as an interrupted
+    one: saved, marked incomplete, ``KeyboardInterrupt`` raised.
+    """
+    _StopRequest.requested = True
+
+
+def stop_requested() -> bool:
+    """True once :func:`request_stop` was called (until :func:`clear_stop_request`)."""
+    return _StopRequest.requested
+
+
+def clear_stop_request() -> None:
+    _StopRequest.requested = False
+
+
+def _stop_point() -> None:
+    """Raise ``KeyboardInterrupt`` if a stop was requested; call only where that is safe."""
+    if _StopRequest.requested:
+        raise KeyboardInterrupt
 
 
 @dataclass(repr=False)
@@ -221,6 +262,7 @@ def prepare_experiment(
         build_optimizer,
     )
 
+    _stop_point()
     where = where or f"experiment {spec.name!r}"
     quick_epochs = QUICK_EPOCHS
     if quick:
@@ -278,6 +320,7 @@ def prepare_experiment(
             f"data.{choice}_size, or use validation = 'auto'."
         )
     epochs = min(spec.fit.epochs, quick_epochs) if quick else spec.fit.epochs
+    _stop_point()
     return PreparedExperiment(
         spec=spec,
         splits=splits,
@@ -419,6 +462,10 @@ def run_experiment(
         if now - last_write[0] >= HISTORY_FLUSH_SECONDS or len(rows) == 1:
             _write_history(run, rows)
             last_write[0] = now
+        if stop_requested():
+            # Ends training after this epoch, as EarlyStopping does (the fused trainer re-runs
+            # a multi-epoch program to exactly this epoch); marked interrupted below.
+            model.stop_training = True
 
     validation = prepared.validation
     start = time.perf_counter()
@@ -443,23 +490,22 @@ def run_experiment(
         raise
     finally:
         hook.finish()
+    if stop_requested():
+        result.interrupted = True
     if validation is not None and validation[0] == "test":
         result.notes.append("validation curves use the test split (as in the chapter)")
     run.write_text("history.csv", result.history.to_csv())
-    if result.interrupted:
-        run.set_status(
-            "incomplete",
-            reason="interrupted (Ctrl-C)",
-            epochs_run=result.epochs_run,
-            epochs_asked=prepared.epochs,
-        )
-        run.write_json("metrics.json", {"training": result.to_dict(), "params": params})
-        if write_report:
-            from neuralab.reports.html import write_run_report
 
-            write_run_report(run.path, lang=lang)
-        raise KeyboardInterrupt
+    record: dict[str, Any] | None = None  # metrics.json, once written
+
+    def stop_if_requested() -> None:
+        if result.interrupted or stop_requested():
+            result.interrupted = True
+            _save_interrupted(run, result, params, prepared.epochs, record, write_report, lang)
+
+    stop_if_requested()
     metrics = _evaluate(model, prepared.splits, spec.fit.batch_size)
+    stop_if_requested()
     expectations = check_expectations(
         spec, metrics, quick=quick, data_name=prepared.splits.train.name
     )
@@ -478,6 +524,7 @@ def run_experiment(
         }
         run.write_json("lr_test.json", lr_test)
     run.save_model(model)
+    stop_if_requested()
     lr_value = prepared.learning_rate
     record = {
         "name": spec.name,
@@ -511,6 +558,7 @@ def run_experiment(
         from_logits=from_logits(prepared.loss),
         report=spec.report,
     )
+    stop_if_requested()
     run.set_status("complete", epochs_run=result.epochs_run)
     if write_report:
         from neuralab.reports.html import write_run_report
@@ -532,6 +580,35 @@ def run_experiment(
         model=model,
         splits=prepared.splits,
     )
+
+
+def _save_interrupted(
+    run: RunDir,
+    result: TrainingResult,
+    params: dict[str, int],
+    epochs_asked: int,
+    record: dict[str, Any] | None,
+    write_report: bool,
+    lang: str,
+) -> NoReturn:
+    """Mark the run incomplete (its history is written), report it, raise KeyboardInterrupt.
+
+    ``record`` is the full metrics.json if it was written already (stopped while plotting).
+    """
+    run.set_status(
+        "incomplete",
+        reason="interrupted (Ctrl-C)",
+        epochs_run=result.epochs_run,
+        epochs_asked=epochs_asked,
+    )
+    if record is None:
+        record = {"params": params}
+    run.write_json("metrics.json", {**record, "training": result.to_dict()})
+    if write_report:
+        from neuralab.reports.html import write_run_report
+
+        write_run_report(run.path, lang=lang)
+    raise KeyboardInterrupt
 
 
 def _write_history(run: RunDir, rows: list[dict[str, float]]) -> None:
