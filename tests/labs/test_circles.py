@@ -10,6 +10,7 @@ import pytest
 from neuralab.errors import RunError
 from neuralab.labs import load_lab_spec, run_lab
 from neuralab.reports.html import write_lab_report
+from neuralab.reports.render import ReportWorker
 
 CHAPTER_MODELS = [f"model_{i}" for i in range(1, 11)]
 
@@ -90,6 +91,26 @@ def test_run_reports_drawn_in_worker_processes_equal_drawing_them_here(full_lab,
     assert len(pngs) >= 30
     for png in pngs:
         assert (copy / png.relative_to(full_lab.path)).read_bytes() == png.read_bytes(), png
+
+
+def test_background_report_worker_lists_what_it_wrote(full_lab, tmp_path):
+    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+    for name in ("model_1", "model_2"):
+        (copy / name / "report.html").unlink()
+    (copy / "model_2" / "lr_test.json").write_text("{not json")
+    with ReportWorker(lang="pt") as worker:
+        worker.submit(copy / "model_1")
+        worker.submit(copy / "model_2")  # fails: not listed, so the caller draws it and names it
+        written = worker.close()
+    assert written == {copy / "model_1"}
+    assert "Acurácia" in (copy / "model_1" / "report.html").read_text()
+    assert not (copy / "model_2" / "report.html").exists()
+    # A lab report skips the runs written already and draws the rest (here: the failing one).
+    (copy / "model_3" / "report.html").unlink()
+    (copy / "model_2" / "lr_test.json").unlink()
+    write_lab_report(copy, written=written | {copy / "model_3"}, jobs=1)
+    assert (copy / "model_2" / "report.html").exists()
+    assert not (copy / "model_3" / "report.html").exists()
 
 
 def test_a_run_whose_report_fails_is_named(full_lab, tmp_path):

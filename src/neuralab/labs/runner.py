@@ -19,6 +19,9 @@ from neuralab.training.progress import ProgressHook
 
 logger = logging.getLogger(__name__)
 
+# Report-drawing processes beside a lab's training (figures are single-threaded matplotlib).
+REPORT_WORKERS = 2
+
 ProgressFactory = Callable[[str], ProgressHook | None]
 
 
@@ -109,7 +112,8 @@ def run_experiment_file(
     """
     import keras
 
-    from neuralab.reports.html import LAB_FILE, write_lab_report
+    from neuralab.reports.html import LAB_FILE, PARALLEL_REPORTS_FROM, write_lab_report
+    from neuralab.reports.render import ReportWorker
     from neuralab.runs.runner import prepare_experiment
 
     if jobs < 1:
@@ -151,6 +155,13 @@ def run_experiment_file(
     atomic_write_text(lab_dir / LAB_FILE, to_json(record))
     result = LabResult(name=name, path=lab_dir)
     suggestions: dict[str, dict[str, float]] = {}
+    # Background processes draw each finished run's report while the next model trains.
+    reports = (
+        [ReportWorker(lang=lang) for _ in range(REPORT_WORKERS)]
+        if jobs == 1 and len(experiments.experiments) >= PARALLEL_REPORTS_FROM
+        else []
+    )
+    written: set[Path] = set()
     start = time.perf_counter()
     try:
         if jobs > 1:
@@ -183,6 +194,8 @@ def run_experiment_file(
                 trainer=trainer,
             )
             result.runs.append(run)
+            if reports:
+                reports[i % len(reports)].submit(run.path)
             if run.lr_test is not None:
                 suggestions[spec.name] = run.lr_test["suggestions"]
             if not record["data_source"] and run.splits is not None:
@@ -192,12 +205,14 @@ def run_experiment_file(
         result.status = "incomplete"
         raise
     finally:
+        for worker in reports:
+            written |= worker.close()
         result.wall_time = time.perf_counter() - start
         record["status"] = result.status
         record["wall_time"] = round(result.wall_time, 2)
         atomic_write_text(lab_dir / LAB_FILE, to_json(record))
         try:
-            write_lab_report(lab_dir, lang=lang)
+            write_lab_report(lab_dir, lang=lang, written=written)
         except Exception:  # never hide the error that stopped the lab behind a report error
             if result.status == "complete":
                 raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Collection
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -260,16 +261,29 @@ def render_lab_report(lab: dict[str, Any], *, lang: str = "en") -> str:
 PARALLEL_REPORTS_FROM = 4
 
 
-def write_lab_report(path: str | Path, *, lang: str = "en", jobs: int | None = None) -> Path:
+def write_lab_report(
+    path: str | Path,
+    *,
+    lang: str = "en",
+    jobs: int | None = None,
+    written: Collection[Path] = (),
+) -> Path:
     """Redraw every experiment's figures, write its report, then the lab's ``report.html``.
 
     Drawing figures is most of a small lab's report time and is single-threaded, so the
     runs' reports are written in ``jobs`` worker processes (default: one per CPU, at most 4)
-    when there are at least ``PARALLEL_REPORTS_FROM`` of them.
+    when there are at least ``PARALLEL_REPORTS_FROM`` of them. Runs in ``written`` already
+    have their report (drawn by a :class:`~neuralab.reports.render.ReportWorker` while the
+    lab ran) and are not drawn again.
     """
     path = Path(path)
     lab = json.loads((path / LAB_FILE).read_text(encoding="utf-8"))
-    runs = [path / n for n in lab.get("experiments", []) if (path / n / "status.json").exists()]
+    done = {Path(p) for p in written}
+    runs = [
+        path / n
+        for n in lab.get("experiments", [])
+        if (path / n / "status.json").exists() and path / n not in done
+    ]
     jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
     if len(runs) < PARALLEL_REPORTS_FROM:
         jobs = 1

@@ -1,21 +1,30 @@
 """Write the reports of several run directories: ``python -m neuralab.reports.render``.
 
 Drawing figures is most of a small lab's report time and runs on one core, so a lab's run
-reports are written by a few of these processes side by side. A plain process (not a
+reports are written by a few of these processes side by side, or by one in the background
+while the lab trains its next model (:class:`ReportWorker`). A plain process (not a
 ``multiprocessing`` pool) imports only matplotlib, pandas and jinja2, never Keras, and does not
 re-run the caller's ``__main__`` script.
 
-Usage: ``python -m neuralab.reports.render --lang LANG RUN_DIR [RUN_DIR ...]``.
+Usage: ``python -m neuralab.reports.render --lang LANG RUN_DIR [RUN_DIR ...]``, or
+``--lang LANG --stdin`` to read run folders (one JSON string a line) until end of input.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from neuralab.errors import RunError
+
+logger = logging.getLogger(__name__)
 
 
 def write_run_reports(runs: Sequence[Path], *, lang: str, jobs: int) -> None:
@@ -55,6 +64,85 @@ def write_run_reports(runs: Sequence[Path], *, lang: str, jobs: int) -> None:
         raise RunError("could not write these reports:\n" + "\n".join(failures))
 
 
+_WRITTEN = "written "
+
+
+class ReportWorker:
+    """Writes run reports in one background process while the caller goes on.
+
+    A lab submits each run as soon as it has finished, so its figures are drawn on the second
+    core while the next model trains (small models train on about one core) instead of all at
+    the end. :meth:`close` waits and says which reports were written; the caller draws any
+    other (a failed one is drawn again in the caller, which then names the error).
+
+    Example:
+        >>> worker = ReportWorker(lang="en")  # doctest: +SKIP
+        >>> worker.submit(Path("runs/lab/model_1"))  # doctest: +SKIP
+        >>> written = worker.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, *, lang: str) -> None:
+        # Files, not pipes: a chatty report (warnings) cannot fill a pipe and stall the worker.
+        self._out: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._err: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._proc: subprocess.Popen[str] | None = subprocess.Popen(
+            [sys.executable, "-m", "neuralab.reports.render", "--lang", lang, "--stdin"],
+            stdin=subprocess.PIPE,
+            stdout=self._out,
+            stderr=self._err,
+            text=True,
+            # Its own session: a Ctrl-C at the terminal goes to the lab, which decides; the
+            # worker ends when its input does.
+            start_new_session=True,
+        )
+
+    def submit(self, run: Path) -> None:
+        """Queue ``run``'s report (its files must be complete)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.poll() is not None:
+            return  # gone: close() will not list the run, so the caller draws it
+        try:
+            proc.stdin.write(json.dumps(str(run)) + "\n")
+            proc.stdin.flush()
+        except OSError:
+            pass
+
+    def close(self, *, wait: bool = True) -> set[Path]:
+        """Finish (or, with ``wait=False``, stop) the worker; the runs whose reports it wrote."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                if proc.stdin is not None:
+                    with contextlib.suppress(OSError):  # the worker may be gone already
+                        proc.stdin.close()
+                if wait:
+                    proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        self._out.seek(0)
+        written = {
+            Path(json.loads(line[len(_WRITTEN) :]))
+            for line in self._out.read().splitlines()
+            if line.startswith(_WRITTEN)
+        }
+        self._err.seek(0)
+        errors = self._err.read().strip()
+        if errors:  # a failed report is drawn again by the caller, which names the error
+            logger.debug("report worker said:\n%s", errors[-4000:])
+        self._out.close()
+        self._err.close()
+        return written
+
+    def __enter__(self) -> ReportWorker:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._proc is not None:
+            self.close(wait=False)
+
+
 def main(argv: Sequence[str]) -> int:
     from neuralab.reports.html import write_run_report
 
@@ -62,13 +150,18 @@ def main(argv: Sequence[str]) -> int:
     lang = "en"
     if args[:1] == ["--lang"]:
         lang, args = args[1], args[2:]
+    from_stdin = args == ["--stdin"]
+    runs = (json.loads(line) for line in sys.stdin if line.strip()) if from_stdin else args
     status = 0
-    for run in args:
+    for run in runs:
         try:
             write_run_report(Path(run), lang=lang)
         except Exception as exc:  # reported to the parent, which names the run
             print(f"{run}: {type(exc).__name__}: {exc}", file=sys.stderr)
             status = 1
+        else:
+            if from_stdin:
+                print(_WRITTEN + json.dumps(str(run)), flush=True)
     return status
 
 

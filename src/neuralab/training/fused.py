@@ -52,10 +52,13 @@ def can_fuse(
 ) -> str | None:
     """None if :func:`fused_fit` can train ``model``, else the reason it cannot."""
     import keras
-    from keras.src.backend.jax.trainer import JAXTrainer
 
     if keras.backend.backend() != "jax":
+        # Checked before importing Keras's JAX trainer: that import loads JAX (about half a
+        # second), which a TensorFlow or PyTorch run never needs.
         return f"backend is {keras.backend.backend()}, not jax"
+    from keras.src.backend.jax.trainer import JAXTrainer
+
     if getattr(model, "optimizer", None) is None:
         return "the model is not compiled"
     for method in ("train_step", "test_step", "compute_loss"):
