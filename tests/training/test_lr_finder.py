@@ -18,7 +18,12 @@ import pytest
 from sklearn.datasets import make_circles
 
 from neuralab.errors import NeuralabError
-from neuralab.training.lr_finder import LRFinderResult, find_learning_rate, suggest_learning_rates
+from neuralab.training.lr_finder import (
+    LRFinderResult,
+    find_learning_rate,
+    suggest_learning_rates,
+    suggest_per_epoch_learning_rates,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -119,6 +124,40 @@ def test_nan_and_inf_points_are_dropped():
     lrs = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0])
     found = suggest_learning_rates(lrs, [0.5, np.nan, 0.3, 0.4, np.inf])
     assert found["minimum/10"] == pytest.approx(1e-2)
+
+
+def _bouncy_per_epoch_curve():
+    """The circles chapter's per-epoch schedule; the loss falls around 0.02, bottoms out near
+    0.1 and diverges past 1, bouncing near the bottom as TensorFlow's run did."""
+    epochs = np.arange(100)
+    lrs = 1e-4 * 10 ** (epochs / 20)
+    x = np.log10(lrs)
+    loss = (
+        0.12 + 0.58 / (1 + np.exp((x - np.log10(0.02)) * 8)) + 0.6 * np.clip(x + 0.5, 0, None) ** 2
+    )
+    loss[67] = 0.3  # near divergence epochs bounce: a bad one at lr 0.22 ...
+    loss[69] = 0.03  # ... and a lucky one at lr 0.28, far below its neighbours
+    return lrs, loss
+
+
+def test_per_epoch_suggestions_read_a_smoothed_curve():
+    lrs, loss = _bouncy_per_epoch_curve()
+    raw = suggest_learning_rates(lrs, loss)
+    assert raw["minimum/10"] == pytest.approx(lrs[69] / 10)  # the lucky epoch is the bottom
+    assert raw["midpoint"] > 0.2  # and drags the midpoint up to it
+    smoothed, found = suggest_per_epoch_learning_rates(lrs, loss, smoothing_std=2.0)
+    assert smoothed.shape == loss.shape and smoothed[69] > 0.1
+    assert 0.01 <= found["steepest"] <= 0.04
+    assert 0.01 <= found["midpoint"] <= 0.1
+    assert found == suggest_learning_rates(lrs, smoothed)
+
+
+def test_per_epoch_smoothing_leaves_nan_epochs_out():
+    lrs, loss = _bouncy_per_epoch_curve()
+    loss[95:] = np.nan  # diverged
+    smoothed, found = suggest_per_epoch_learning_rates(lrs, loss)
+    assert np.isnan(smoothed[95:]).all() and np.isfinite(smoothed[:95]).all()
+    assert 0.01 <= found["midpoint"] <= 0.1
 
 
 def test_fewer_than_three_finite_points_is_an_error():

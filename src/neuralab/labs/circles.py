@@ -38,7 +38,8 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "uses the 'midpoint': halfway (on the log scale) from the steepest descent to the "
         "bottom of the curve, a rate where the loss is still falling. Here 'minimum/10' is "
         "too timid for 20 epochs, and 'valley' (fastai's rule) starts from the slow early "
-        "decline of this cumulative, per-epoch curve.",
+        "decline of this cumulative, per-epoch curve. The suggestions read the loss smoothed "
+        "over 2 epochs (the solid line): near divergence single epochs bounce.",
     },
     "pt": {
         "intro": (
@@ -76,6 +77,7 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "'ponto médio': a meio caminho (em escala log) entre a maior inclinação e o fundo da "
         "curva, uma taxa em que a perda ainda está caindo. Aqui 'mínimo/10' é tímida demais "
         "para 20 épocas, e o 'vale' (regra do fastai) parte da queda lenta do início desta "
-        "curva acumulada, por época.",
+        "curva acumulada, por época. As sugestões leem a perda suavizada em 2 épocas (a "
+        "linha contínua): perto da divergência, épocas isoladas oscilam.",
     },
 }

@@ -76,6 +76,7 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
             np.asarray(lr_test["learning_rates"]),
             np.asarray(lr_test["losses"]),
             suggestions=suggestions,
+            smoothed=lr_test.get("smoothed_losses"),
             title=f"{t['loss vs lr']}: {name}",
         ).plot(
             xlabel=t["learning rate"],

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 QUICK_EPOCHS = 5
 HISTORY_FLUSH_SECONDS = 2.0
 DEFAULT_SUGGESTION = "minimum/10"
+# Standard deviation, in epochs, of the Gaussian smoothing a per-epoch range test's
+# suggestions read.
+RANGE_TEST_SMOOTHING_STD = 2.0
 
 
 class _StopRequest:
@@ -511,16 +514,21 @@ def run_experiment(
     )
     lr_test = None
     if spec.fit.lr_range_test:
-        from neuralab.training.lr_finder import suggest_learning_rates
+        from neuralab.training.lr_finder import suggest_per_epoch_learning_rates
 
         lrs = result.history["learning_rate"].to_numpy()
         losses = result.history["loss"].to_numpy()
+        smoothed, suggested = suggest_per_epoch_learning_rates(
+            lrs, losses, smoothing_std=RANGE_TEST_SMOOTHING_STD
+        )
         lr_test = {
             "kind": "per-epoch",
             "schedule": spec.fit.lr_schedule,
             "learning_rates": lrs.tolist(),
             "losses": losses.tolist(),
-            "suggestions": suggest_learning_rates(lrs, losses),
+            "smoothed_losses": smoothed.tolist(),
+            "smoothing_std": RANGE_TEST_SMOOTHING_STD,
+            "suggestions": suggested,
         }
         run.write_json("lr_test.json", lr_test)
     run.save_model(model)

@@ -102,6 +102,33 @@ def suggest_learning_rates(
     }
 
 
+def suggest_per_epoch_learning_rates(
+    learning_rates: Sequence[float] | np.ndarray,
+    losses: Sequence[float] | np.ndarray,
+    *,
+    smoothing_std: float = 2.0,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Suggestions of a per-epoch range test (the circles chapter's), read off smoothed losses.
+
+    Near divergence single epoch losses bounce (Adam at high rates), and one lucky epoch past
+    the real bottom would set the bottom and the steepest fall (seen on TensorFlow: a
+    'midpoint' of 0.25 instead of 0.045). So the curve is smoothed with a Gaussian of
+    ``smoothing_std`` epochs first (NaN/inf epochs left out of the smoothing), as the
+    per-batch finder reads its moving average, then passed to :func:`suggest_learning_rates`.
+
+    Returns:
+        ``(smoothed_losses, suggestions)``; ``smoothed_losses`` has the shape of ``losses``
+        (NaN where the loss was not finite).
+    """
+    from neuralab.analysis.compare import gaussian_smooth
+
+    loss = np.asarray(losses, dtype=np.float64)
+    smoothed = np.full_like(loss, np.nan)
+    finite = np.isfinite(loss)
+    smoothed[finite] = gaussian_smooth(loss[finite], smoothing_std)
+    return smoothed, suggest_learning_rates(learning_rates, smoothed)
+
+
 def _steepest_index(lrs: np.ndarray, loss: np.ndarray, bottom: int) -> int:
     """Index of the most negative ``d loss / d log10(rate)`` among interior points <= bottom."""
     with np.errstate(divide="ignore", invalid="ignore"):
