@@ -73,17 +73,22 @@ def ensure_images(console: Console) -> None:
         write_food_folder(IMAGES, n_train=IMAGES_PER_CLASS, n_test=10)
 
 
-def _load_images(mode: str, folder: str, cache: Path, env: dict[str, str]) -> dict[str, float]:
+def _run_script(script: str, args: list[str], env: dict[str, str], what: str) -> dict[str, float]:
+    """Run ``benchmarks/SCRIPT ARGS`` in a fresh process; its last stdout line is JSON."""
     proc = subprocess.run(
-        [sys.executable, str(HERE / "image_loading.py"), mode, folder, str(cache)],
+        [sys.executable, str(HERE / script), *args],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"image loading {mode} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _load_images(mode: str, folder: str, cache: Path, env: dict[str, str]) -> dict[str, float]:
+    return _run_script("image_loading.py", [mode, folder, str(cache)], env, f"image loading {mode}")
 
 
 def image_loading(console: Console) -> Table:
@@ -148,16 +153,9 @@ def measure(workload: str, backend: str, trainer: str, xla_cache: str = "") -> d
         "PYTHONPATH": str(SRC),
         "NEURALAB_BENCH_XLA_CACHE": xla_cache,
     }
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "workloads.py"), workload, trainer],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return _run_script(
+        "workloads.py", [workload, trainer], env, f"{workload} on {backend}/{trainer}"
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{workload} on {backend}/{trainer} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _ratio(baseline: float, ours: dict[str, float]) -> str:
