@@ -179,6 +179,28 @@ def _goals(goals: tuple[float | None, ...], ratios: dict[str, tuple[float, float
     return "; ".join(out) or "-"
 
 
+def _epoch_cells(epoch_ms: dict[str, list[float]], goals: tuple[float | None, ...]) -> list[str]:
+    """One row of the per-epoch table: medians, ratios and goals (vs TensorFlow, vs JAX)."""
+    ms = {config: statistics.median(values) for config, values in epoch_ms.items()}
+    ratios = {
+        "fit/tensorflow": ms["fit/tensorflow"] / ms["neuralab"],
+        "fit/jax": ms["fit/jax"] / ms["neuralab"],
+    }
+    verdicts = [
+        f">= {goal:.2g}x {label}: {'met' if ratio >= goal else 'missed'}"
+        for (label, ratio), goal in zip(ratios.items(), goals[:2], strict=True)
+        if goal is not None
+    ]
+    return [
+        f"{ms['fit/tensorflow']:.2f}",
+        f"{ms['fit/jax']:.2f}",
+        f"{ms['neuralab']:.2f}",
+        f"{ratios['fit/tensorflow']:.1f}x",
+        f"{ratios['fit/jax']:.1f}x",
+        "; ".join(verdicts) or "-",
+    ]
+
+
 def main(names: list[str]) -> None:
     console = Console(width=max(Console().width, 180))
     table = Table(
@@ -193,6 +215,15 @@ def main(names: list[str]) -> None:
     table.add_column("vs fit/jax", justify="right")
     table.add_column("vs best plain", justify="right")
     table.add_column("goal")
+    steady = Table(
+        title="Per epoch once compiled (ms; epochs 2..N: the first epoch and its compiling left "
+        "out; the same goals, for what the trainer itself does)"
+    )
+    for column in ("workload", "fit/tensorflow", "fit/jax", "neuralab"):
+        steady.add_column(column, justify="left" if column == "workload" else "right")
+    steady.add_column("vs fit/tensorflow", justify="right")
+    steady.add_column("vs fit/jax", justify="right")
+    steady.add_column("goal")
     if not names or "tinyvgg_folder" in names:
         ensure_images(console)
     loading = image_loading(console) if not names or "image_loading" in names else None
@@ -203,6 +234,7 @@ def main(names: list[str]) -> None:
         if repeats > 1:
             title += f" (median of {repeats})"
         samples: dict[str, list[float]] = {}
+        epoch_ms: dict[str, list[float]] = {}
         # Rounds: every configuration once per round, so a busy spell slows them alike.
         for round_ in range(1, repeats + 1):
             shown = f"{round_}/{repeats} " if repeats > 1 else ""
@@ -210,6 +242,8 @@ def main(names: list[str]) -> None:
                 if config != "neuralab":
                     result = measure(name, backend or auto_backend, trainer)
                     samples.setdefault(config, []).append(result["seconds"])
+                    if "ms_per_epoch" in result:
+                        epoch_ms.setdefault(config, []).append(result["ms_per_epoch"])
                     console.log(
                         f"{name:16s} {shown}{config:15s} {result['seconds']:8.2f} s {result}"
                     )
@@ -219,6 +253,8 @@ def main(names: list[str]) -> None:
                     for label in ("first", "later") if auto_backend == "jax" else ("first",):
                         result = measure(name, auto_backend, trainer, xla_cache)
                         samples.setdefault(label, []).append(result["seconds"])
+                        if "ms_per_epoch" in result and label == "first":
+                            epoch_ms.setdefault(config, []).append(result["ms_per_epoch"])
                         console.log(
                             f"{name:16s} {shown}neuralab {label:6s} {result['seconds']:8.2f} s "
                             f"{result}"
@@ -250,8 +286,12 @@ def main(names: list[str]) -> None:
             _ratio(best, ours),
             _goals(goals, ratios),
         )
+        if epoch_ms:
+            steady.add_row(title, *_epoch_cells(epoch_ms, goals))
     if workloads:
         console.print(table)
+    if steady.row_count:
+        console.print(steady)
     if loading is not None:
         console.print(loading)
 

@@ -311,3 +311,28 @@ def test_the_data_are_not_compiled_into_the_program(tmp_path):
     entries = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert entries, "the epoch program was not cached"
     assert sum(p.stat().st_size for p in entries) < 1_000_000
+
+
+def test_the_step_count_is_right_after_chunks_the_recorder_does_not_read(monkeypatch):
+    # Without a callback that reads the step count (TensorBoard, a user's), it is not set
+    # epoch by epoch inside a chunk; the write-back must still leave the true count, also
+    # when EarlyStopping ends training inside a chunk.
+    monkeypatch.setattr("neuralab.training.fused.CHUNK_SECONDS", 1e9)
+    x, y, val = DATA.x[:790], DATA.y[:790], (DATA.x[800:], DATA.y[800:])
+    for callbacks, epochs in (
+        ([], 12),
+        ([keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.01)], 300),
+    ):
+        model = _circles_model(dropout=0.2, width=8)
+        result = train(
+            model,
+            x,
+            y,
+            epochs=epochs,
+            validation_data=val,
+            callbacks=callbacks,
+            trainer="fused",
+            seed=3,
+        )
+        assert result.epochs_run < 300
+        assert int(model.optimizer.iterations.value) == 25 * result.epochs_run

@@ -248,6 +248,10 @@ def fused_fit(
     # Several epochs per program when every callback only reads the logs; else one, with the
     # trained weights in the model (and any change a callback makes read back) every epoch.
     chunked = all(_logs_only(c) for c in callbacks)
+    # Within a chunk, the optimizer's step count is set epoch by epoch only for callbacks that
+    # read it (TensorBoard: the rate and steps/s); an assignment costs about 1 ms, more than a
+    # small model's epoch. The write-back leaves the chunk's last count in any case.
+    per_epoch_steps = chunked and any(not _ignores_iterations(c) for c in callbacks)
     capacity = min(epochs, max(1, _ORDER_ELEMENTS // n), MAX_CHUNK) if chunked else 1
     rng = np.random.default_rng(seed)
     model.stop_training = False
@@ -275,8 +279,8 @@ def fused_fit(
             logs = _epoch_logs(per_epoch, i)
             if chunked:
                 callback_list.on_epoch_begin(epoch + i)
-                # Log-only callbacks may still read the rate (TensorBoard): the epoch's own.
-                iterations.assign(start_iteration + (i + 1) * steps)
+                if per_epoch_steps:  # TensorBoard reads the epoch's own rate and step
+                    iterations.assign(start_iteration + (i + 1) * steps)
             callback_list.on_epoch_end(epoch + i, logs)
             if model.stop_training and i < count - 1:
                 # Stopped inside the chunk: train exactly i + 1 epochs from its start instead.
@@ -284,8 +288,6 @@ def fused_fit(
                 _write_back(model, state)
                 count = i + 1
                 break
-        else:
-            iterations.assign(start_iteration + count * steps)
         epoch += count
         if chunked:  # about a second per program: progress and Ctrl-C stay responsive
             seconds = max(elapsed, 1e-6) / count
@@ -324,6 +326,20 @@ def _logs_only(callback: Any) -> bool:
             and not callback.embeddings_freq
         )
     return False
+
+
+def _ignores_iterations(callback: Any) -> bool:
+    """True for log-only callbacks known not to read the optimizer's step count."""
+    import keras
+
+    if getattr(callback, "reads_optimizer_step", True) is False:  # neuralab's recorders
+        return True
+    return type(callback) in (
+        keras.callbacks.History,
+        keras.callbacks.TerminateOnNaN,
+        keras.callbacks.CSVLogger,
+        keras.callbacks.EarlyStopping,
+    )
 
 
 def _learning_rate(optimizer: Any, optimizer_vars: Sequence[Any]) -> Any:

@@ -102,6 +102,7 @@ def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
         """Records every epoch's logs plus the learning rate, even if fit is interrupted."""
 
         logs_only = True  # reads nothing but the logs: the fused trainer may batch epochs
+        reads_optimizer_step = False  # the fused trainer gives the rate in the logs
 
         def __init__(self) -> None:
             super().__init__()
