@@ -168,7 +168,7 @@ def _goals(goals: tuple[float | None, ...], ratios: dict[str, tuple[float, float
     for (label, (first, later)), goal in zip(ratios.items(), goals, strict=True):
         if goal is None:
             continue
-        shown = f">= {goal:.2g}x {label}" if goal >= 1 else f"within {1 / goal:.2g}x of {label}"
+        shown = f">= {goal:g}x {label}" if goal >= 1 else f"within {1 / goal:.2g}x of {label}"
         if first >= goal:
             verdict = "met"
         elif later >= goal:
@@ -187,7 +187,7 @@ def _epoch_cells(epoch_ms: dict[str, list[float]], goals: tuple[float | None, ..
         "fit/jax": ms["fit/jax"] / ms["neuralab"],
     }
     verdicts = [
-        f">= {goal:.2g}x {label}: {'met' if ratio >= goal else 'missed'}"
+        f">= {goal:g}x {label}: {'met' if ratio >= goal else 'missed'}"
         for (label, ratio), goal in zip(ratios.items(), goals[:2], strict=True)
         if goal is not None
     ]
