@@ -771,9 +771,9 @@ def data_augment_preview_command(
         from neuralab.data.augment import build_augmentation
 
         pipeline = build_augmentation(settings, where="--augment")
-        import keras
+        from neuralab.training.seeding import set_random_seed
 
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)  # Keras's own imports TensorFlow even on JAX (about 3 s)
         scaled = originals.astype(np.float32) / 255.0
         augmented = np.clip(np.asarray(pipeline(scaled, training=True)), 0.0, 1.0)
         captions = [folder.class_names[items[i][1]] for i in chosen]
