@@ -46,6 +46,8 @@ def test_full_lab_reproduces_the_chapter(full_lab):
     assert acc["model_10"][1] >= 0.98
     for run in full_lab.runs:
         assert all(e["passed"] for e in run.expectations), (run.name, run.expectations)
+        # The lab trained with the compiled whole-epoch trainer (the default on JAX).
+        assert run.training.trainer == "fused", (run.name, run.training.notes)
 
 
 def test_model_10_uses_the_range_tests_suggestion(full_lab):

@@ -99,6 +99,24 @@ def test_offline_report_has_every_item(offline_lab):
     assert 0 < kernel["std"] < 1
 
 
+def test_trainer_fit_switches_a_lab_back_to_model_fit(tmp_path):
+    write_learnable_fashion(tmp_path / "fm")
+    out = tmp_path / "runs"
+    args = ["--quiet", "lab", "fashion-mnist", "--quick", "--data", str(tmp_path / "fm")]
+    result = CliRunner().invoke(
+        app, [*args, "--trainer", "fit", "--output", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((next(out.iterdir()) / "mlp" / "metrics.json").read_text())
+    assert metrics["training"]["trainer"] == "fit"
+    assert not any(n.startswith("model.fit used") for n in metrics["training"]["notes"])
+    assert metrics["training"]["epochs_run"] == 5
+    assert metrics["metrics"]["test"]["accuracy"] > 0.5
+    result = CliRunner().invoke(app, [*args, "--trainer", "fuse"])
+    assert result.exit_code == 1
+    assert "`trainer` must be one of" in result.output and "Did you mean 'fused'?" in result.output
+
+
 def test_lab_on_fashion_idx_files_from_the_cli(tmp_path):
     write_learnable_fashion(tmp_path / "fm")
     out = tmp_path / "runs"
@@ -123,6 +141,7 @@ def test_lab_on_fashion_idx_files_from_the_cli(tmp_path):
     assert metrics["data_name"] == "fashion-mnist" and metrics["data_notes"] == []
     assert metrics["class_names"][9] == "Ankle boot"
     assert metrics["metrics"]["test"]["accuracy"] > 0.5  # learnable bands, 5 quick epochs
+    assert metrics["training"]["trainer"] == "fused"
     evaluation = json.loads((lab_dir / "mlp" / "evaluation.json").read_text())
     assert evaluation["class_names"][0] == "T-shirt/top"
     html = (lab_dir / "report.html").read_text(encoding="utf-8")

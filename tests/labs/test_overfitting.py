@@ -72,6 +72,8 @@ def test_generated_higgs_shows_what_the_chapter_teaches(higgs_runs):
     assert higgs_runs["tiny"].splits.train.n_samples == 10_000
     assert higgs_runs["tiny"].splits.validation.n_samples == 1_000
     assert "generated Higgs-like problem" in higgs_runs["tiny"].splits.train.notes[0]
+    # TensorBoard logs per epoch, so it does not stop the fused trainer (the default on JAX).
+    assert {run.training.trainer for run in higgs_runs.runs} == {"fused"}
 
 
 def test_tensorboard_logs_per_model_under_the_lab(higgs_runs):
@@ -151,6 +153,7 @@ def test_cat_vs_noncat_lab_offline(cat_runs):
     assert small.splits.train.sample_shape == (64, 64, 3)
     assert (small.splits.train.n_samples, small.splits.test.n_samples) == (209, 50)
     assert small.splits.train.class_names == ("non-cat", "cat")
+    assert {run.training.trainer for run in cat_runs.runs} == {"fused"}
     for name in ("small", "regularized"):
         evaluation = json.loads((cat_runs.path / name / "evaluation.json").read_text())
         assert {"non-cat", "cat"} <= set(evaluation["report"]) and evaluation["n"] == 50
