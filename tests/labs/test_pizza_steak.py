@@ -116,6 +116,9 @@ def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
     for name in CHAPTER_PARAMS:
         metrics = _json(quick_lab.path / name / "metrics.json")
         assert metrics["training"]["epochs_run"] == 2
+        # Convolutions on a CPU train on TensorFlow: model.fit, with the reason recorded.
+        assert metrics["training"]["trainer"] == "fit"
+        assert "model.fit used: backend is tensorflow, not jax" in metrics["training"]["notes"]
         assert metrics["splits"] == {"train": 120, "test": 40}
         assert metrics["data_name"] == "pizza_steak_generated"
         assert metrics["class_names"] == ["pizza", "steak"]
