@@ -99,43 +99,31 @@ def test_offline_report_has_every_item(offline_lab):
     assert 0 < kernel["std"] < 1
 
 
-def test_trainer_fit_switches_a_lab_back_to_model_fit(tmp_path):
+def _fashion_lab_from_the_cli(tmp_path, *extra):
+    """`neuralab --quiet lab fashion-mnist --quick` on written IDX files; (result, lab folder)."""
     write_learnable_fashion(tmp_path / "fm")
     out = tmp_path / "runs"
-    args = ["--quiet", "lab", "fashion-mnist", "--quick", "--data", str(tmp_path / "fm")]
-    result = CliRunner().invoke(
-        app, [*args, "--trainer", "fit", "--output", str(out)], catch_exceptions=False
-    )
+    args = ["--quiet", "lab", "fashion-mnist", "--quick", "--data", str(tmp_path / "fm"), *extra]
+    result = CliRunner().invoke(app, [*args, "--output", str(out)], catch_exceptions=False)
+    return result, next(out.iterdir(), None) if out.exists() else None
+
+
+def test_trainer_fit_switches_a_lab_back_to_model_fit(tmp_path):
+    result, lab_dir = _fashion_lab_from_the_cli(tmp_path, "--trainer", "fit")
     assert result.exit_code == 0, result.output
-    metrics = json.loads((next(out.iterdir()) / "mlp" / "metrics.json").read_text())
+    metrics = json.loads((lab_dir / "mlp" / "metrics.json").read_text())
     assert metrics["training"]["trainer"] == "fit"
     assert not any(n.startswith("model.fit used") for n in metrics["training"]["notes"])
     assert metrics["training"]["epochs_run"] == 5
     assert metrics["metrics"]["test"]["accuracy"] > 0.5
-    result = CliRunner().invoke(app, [*args, "--trainer", "fuse"])
+    result, _ = _fashion_lab_from_the_cli(tmp_path / "typo", "--trainer", "fuse")
     assert result.exit_code == 1
     assert "`trainer` must be one of" in result.output and "Did you mean 'fused'?" in result.output
 
 
 def test_lab_on_fashion_idx_files_from_the_cli(tmp_path):
-    write_learnable_fashion(tmp_path / "fm")
-    out = tmp_path / "runs"
-    result = CliRunner().invoke(
-        app,
-        [
-            "--quiet",
-            "lab",
-            "fashion-mnist",
-            "--quick",
-            "--data",
-            str(tmp_path / "fm"),
-            "--output",
-            str(out),
-        ],
-        catch_exceptions=False,
-    )
+    result, lab_dir = _fashion_lab_from_the_cli(tmp_path)
     assert result.exit_code == 0, result.output
-    lab_dir = next(out.iterdir())
     metrics = json.loads((lab_dir / "mlp" / "metrics.json").read_text())
     assert metrics["splits"] == {"train": 400, "validation": 1000, "test": 300}
     assert metrics["data_name"] == "fashion-mnist" and metrics["data_notes"] == []
