@@ -6,12 +6,13 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from neuralab.data.cat_vs_noncat import cat_vs_noncat
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.data.download import RemoteDataset
 from neuralab.data.food import PIZZA_STEAK, pizza_steak
+from neuralab.data.higgs import higgs
 from neuralab.data.images import image_folder
 from neuralab.data.mnist import FASHION_MNIST, digits, fashion_mnist, idx_folder
-from neuralab.data.overfitting import cat_vs_noncat, higgs
 from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
 from neuralab.errors import DataError, SpecError, did_you_mean, one_of
 
