@@ -35,6 +35,36 @@ def test_labs_lists_circles():
     assert "circles" in result.output and "circles-chapter.md" in result.output
 
 
+def test_lab_help_lists_the_choices():
+    result = runner.invoke(app, ["lab", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    for choices in ("<auto|jax|tensorflow|torch>", "<auto|fused|fit>", "<en|pt>"):
+        assert choices in result.output, result.output
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "<bar|dots>" in result.output, result.output
+
+
+def test_choices_match_what_the_library_accepts():
+    from neuralab.backend import BACKENDS
+    from neuralab.cli.choices import Backend, Lang, Trainer, choice_values
+    from neuralab.reports.i18n import LANGUAGES
+    from neuralab.training.trainer import TRAINERS
+
+    assert set(choice_values(Backend)) == set(BACKENDS)
+    assert set(choice_values(Trainer)) == set(TRAINERS)
+    assert set(choice_values(Lang)) == set(LANGUAGES)
+
+
+def test_cli_modules_stay_short():
+    import neuralab.cli
+
+    modules = sorted(Path(neuralab.cli.__file__).parent.glob("*.py"))
+    assert len(modules) > 5, modules
+    lengths = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in modules}
+    assert all(n < 400 for n in lengths.values()), lengths
+
+
 def test_run_writes_a_complete_run_directory(tiny_spec, tmp_path):
     out = tmp_path / "runs"
     result = _invoke("--quiet", "run", str(tiny_spec), "--output", str(out))

@@ -1,0 +1,191 @@
+"""The typer app, its global options and what every command shares.
+
+Only the CLI prints, installs logging handlers and turns a :class:`NeuralabError` into one
+red line and exit code 1 (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from neuralab import __version__
+from neuralab.cli.choices import (
+    Backend,
+    Lang,
+    Progress,
+    Trainer,
+    choice_metavar,
+    choice_values,
+)
+from neuralab.errors import NeuralabError
+
+app = typer.Typer(
+    name="neuralab",
+    help="Build, train, evaluate and compare neural-network classifiers with Keras 3.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    quiet = False
+    debug = False
+    progress = "bar"
+
+
+state = _State()
+
+# Choices are parsed as str and checked by neuralab (exit 1, "Did you mean"), not by typer.
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        metavar=choice_metavar(Backend),
+        help="Keras backend (auto: JAX for dense models, TensorFlow for convolutions on CPU).",
+    ),
+]
+LangOpt = Annotated[
+    str, typer.Option("--lang", metavar=choice_metavar(Lang), help="Report language.")
+]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for run directories.")]
+QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run.")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", help="Run experiments in N worker processes.")
+]
+TrainerOpt = Annotated[
+    str,
+    typer.Option(
+        "--trainer",
+        metavar=choice_metavar(Trainer),
+        help="Training loop (auto: one compiled program per epoch on JAX when possible, "
+        "else Keras model.fit).",
+    ),
+]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except NeuralabError as exc:
+        if state.debug:
+            raise
+        err_console.print(
+            f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]Interrupted.[/] Runs so far are saved and marked incomplete.")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _ctrl_c_stops_runs() -> Iterator[None]:
+    """While runs train, the first Ctrl-C asks them to stop at a safe point; another, at once.
+
+    A ``KeyboardInterrupt`` raised wherever SIGINT lands can be lost inside JAX or Keras (see
+    ``neuralab.runs.runner._StopRequest``) and the run would go on to finish and exit 0, so
+    the first SIGINT only requests the stop: training ends after the current epoch, the run
+    is saved and marked incomplete and ``KeyboardInterrupt`` is raised from a safe point (exit
+    130). A second SIGINT raises at once, for a long epoch, compile or data load. A SIGINT
+    this process inherited as ignored (a background job of a non-interactive shell) stays
+    ignored, as for any program.
+    """
+    import signal
+    import threading
+
+    from neuralab.runs.runner import clear_stop_request, request_stop, stop_requested
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop_requested():
+            raise KeyboardInterrupt
+        request_stop()
+        # os.write, not print: this runs between any two bytecodes, even inside a print.
+        os.write(2, b"\nCtrl-C: stopping after this epoch (Ctrl-C again to stop now).\n")
+
+    clear_stop_request()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"neuralab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    progress: Annotated[
+        str,
+        typer.Option(
+            "--progress",
+            metavar=choice_metavar(Progress),
+            help="bar (rich progress bars) or dots (a dot per epoch and a full line every "
+            "100 epochs, the overfitting chapter's EpochDots).",
+        ),
+    ] = "bar",
+) -> None:
+    """neuralab: course chapters as one-command labs, and the same pieces for your data."""
+    state.quiet = quiet
+    state.debug = debug
+    if progress not in choice_values(Progress):
+        from neuralab.errors import one_of
+
+        err_console.print(
+            f"[bold red]Error:[/] {one_of('progress', progress, choice_values(Progress))}"
+        )
+        raise typer.Exit(1)
+    state.progress = progress
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if debug else logging.WARNING
+    logging.basicConfig(
+        level=level, format="%(message)s", handlers=[RichHandler(console=err_console)], force=True
+    )
+    # TensorFlow's C++ logging floods the terminal on import; keep it to errors.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not debug:  # e.g. tf.function retracing notices from repeated model.predict calls
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def _say(text: str) -> None:
+    """A line that must stay whole (paths): no wrapping, no highlighting."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"

@@ -1,0 +1,188 @@
+"""``neuralab data``: fetch data sets into the cache and look at image folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from neuralab.cli._app import _say, _user_errors, app, console
+from neuralab.cli._progress import _download_progress
+from neuralab.errors import NeuralabError
+
+data_app = typer.Typer(
+    help="Data sets: fetch them into the cache.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(data_app, name="data")
+
+CHAPTER_AUGMENTATION: dict[str, Any] = {
+    "rotation_range": 20,
+    "shear_range": 0.2,
+    "zoom_range": 0.2,
+    "width_shift_range": 0.2,
+    "height_shift_range": 0.2,
+    "horizontal_flip": True,
+}
+
+
+@data_app.command("fetch")
+def data_fetch_command(
+    name: Annotated[str, typer.Argument(help="Data set to download (e.g. fashion-mnist).")],
+    mirror: Annotated[
+        str | None,
+        typer.Option("--mirror", help="Base URL of a mirror serving the same file names."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 30.0,
+) -> None:
+    """Download a data set into the cache: verified checksums, resumable, all or nothing."""
+    with _user_errors():
+        _fetch(name, mirror=mirror, timeout=timeout)
+
+
+def _fetch(name: str, *, mirror: str | None, timeout: float) -> Path:
+    from neuralab.data.download import fetch_dataset
+    from neuralab.data.registry import remote_dataset
+
+    remote = remote_dataset(name)
+    mirror = mirror or os.environ.get("NEURALAB_MIRROR")
+    if mirror:
+        remote = remote.with_mirror(mirror)
+    with _download_progress() as progress:
+        path = fetch_dataset(remote, progress=progress, timeout=timeout)
+    _say(f"{name}: {path}")
+    return path
+
+
+@data_app.command("info")
+def data_info_command(
+    path: Annotated[Path, typer.Argument(help="An image folder (train/test/<class> or <class>).")],
+) -> None:
+    """Walk an image folder: images per split and class, sizes, ignored and unreadable files."""
+    with _user_errors():
+        from neuralab.data.images import image_size, scan_image_folder
+
+        folder = scan_image_folder(path)
+        kind = "train/test folders" if folder.layout == "split" else "class folders"
+        table = Table(title=f"{folder.root} ({kind})")
+        table.add_column("split")
+        for name in folder.class_names:
+            table.add_column(name, justify="right")
+        table.add_column("total", justify="right")
+        for split, counts in folder.counts().items():
+            table.add_row(split, *[str(v) for v in counts.values()], str(sum(counts.values())))
+        console.print(table)
+        sizes = []
+        unreadable = []
+        for items in folder.files.values():
+            for file, _ in items:
+                size = image_size(file)
+                if size is None:
+                    unreadable.append(file)
+                else:
+                    sizes.append(size)
+        if sizes:
+            widths = np.asarray([w for w, _ in sizes])
+            heights = np.asarray([h for _, h in sizes])
+            _say(
+                f"Image sizes: width {widths.min()}-{widths.max()} "
+                f"(median {int(np.median(widths))}), "
+                f"height {heights.min()}-{heights.max()} (median {int(np.median(heights))}); "
+                f"{len(set(sizes))} distinct sizes in {len(sizes)} images."
+            )
+        _say(f"Unreadable images: {len(unreadable)}" + "".join(f"\n  {f}" for f in unreadable[:10]))
+        _say(
+            f"Ignored (not JPEG/PNG/BMP/GIF): {len(folder.ignored)}"
+            + "".join(f"\n  {f}" for f in folder.ignored[:10])
+        )
+
+
+@data_app.command("preview")
+def data_preview_command(
+    path: Annotated[Path, typer.Argument(help="An image folder.")],
+    n: Annotated[int, typer.Option("--n", help="How many images.")] = 9,
+    split: Annotated[str, typer.Option(help="Split to draw from (train, test, all).")] = "train",
+    seed: Annotated[int | None, typer.Option(help="Seed for the random choice.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="PNG file to write.")] = None,
+) -> None:
+    """Write a grid of random images with their class (the chapter's view_random_image)."""
+    with _user_errors():
+        from neuralab.analysis.figures import save_figure
+        from neuralab.analysis.images import random_images_figure
+        from neuralab.data.images import scan_image_folder
+
+        folder = scan_image_folder(path)
+        key = split if split in folder.files else next(iter(folder.files))
+        if split not in folder.files and split != "all":
+            raise NeuralabError(
+                f"{folder.root}: no {split!r} split; splits: {', '.join(folder.files)}."
+            )
+        files = [(p, folder.class_names[c]) for p, c in folder.files[key]]
+        figure = random_images_figure(files, n=n, seed=seed, title=f"{folder.root.name}: {key}")
+        target = output or Path(f"{folder.root.name}-preview.png")
+        _say(f"Preview: {save_figure(figure, target)}")
+
+
+@data_app.command("augment-preview")
+def data_augment_preview_command(
+    path: Annotated[Path, typer.Argument(help="An image folder.")],
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="ImageDataGenerator-style settings, e.g. 'rotation_range=20, zoom_range=0.2' "
+            "(default: the CNN chapter's)."
+        ),
+    ] = "",
+    n: Annotated[int, typer.Option("--n", help="How many images.")] = 4,
+    size: Annotated[int, typer.Option(help="Image size (pixels a side).")] = 224,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    output: Annotated[Path | None, typer.Option("--output", help="PNG file to write.")] = None,
+) -> None:
+    """Write original vs augmented images side by side (the chapter's augmentation figure)."""
+    with _user_errors():
+        import tomllib
+
+        from neuralab.analysis.figures import save_figure
+        from neuralab.analysis.images import augmentation_figure
+        from neuralab.data.images import check_target_size, decode_image, scan_image_folder
+
+        settings = dict(CHAPTER_AUGMENTATION)
+        if augment.strip():
+            try:
+                settings = tomllib.loads("\n".join(part.strip() for part in augment.split(",")))
+            except tomllib.TOMLDecodeError as exc:
+                raise NeuralabError(
+                    f"--augment: write key=value pairs separated by commas, e.g. "
+                    f"'rotation_range=20, horizontal_flip=true' ({exc}). Received: {augment!r}."
+                ) from None
+        target_size = check_target_size(size, "size")
+        folder = scan_image_folder(path)
+        items = folder.files.get("train") or next(iter(folder.files.values()))
+        rng = np.random.default_rng(seed)
+        chosen, decoded = [], []
+        for i in rng.permutation(len(items)):
+            try:
+                decoded.append(decode_image(items[int(i)][0], target_size))
+            except (OSError, ValueError, SyntaxError):
+                continue  # unreadable: `neuralab data info` lists those
+            chosen.append(int(i))
+            if len(chosen) == n:
+                break
+        originals = np.stack(decoded)
+        from neuralab.data.augment import build_augmentation
+
+        pipeline = build_augmentation(settings, where="--augment")
+        from neuralab.training.seeding import set_random_seed
+
+        set_random_seed(seed)  # Keras's own imports TensorFlow even on JAX (about 3 s)
+        scaled = originals.astype(np.float32) / 255.0
+        augmented = np.clip(np.asarray(pipeline(scaled, training=True)), 0.0, 1.0)
+        captions = [folder.class_names[items[i][1]] for i in chosen]
+        figure = augmentation_figure(
+            scaled, augmented, captions, title=", ".join(f"{k}={v}" for k, v in settings.items())
+        )
+        target = output or Path(f"{folder.root.name}-augmented.png")
+        _say(f"Augmentation preview: {save_figure(figure, target)}")

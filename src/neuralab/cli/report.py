@@ -1,0 +1,75 @@
+"""``neuralab report`` and ``neuralab compare``: reports rebuilt from run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from neuralab.cli._app import LangOpt, _say, _user_errors, app, console, state
+from neuralab.cli.choices import Lang, check_choice
+
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run or lab directory.")],
+    lang: LangOpt = "en",
+) -> None:
+    """Rebuild the HTML report of a run or lab from its stored files alone."""
+    with _user_errors():
+        check_choice(Lang, "lang", lang)
+        from neuralab.reports.html import write_report
+
+        path = write_report(run_dir, lang=lang)
+        _say(f"Report: {path}")
+
+
+@app.command("compare")
+def compare_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (a lab folder: all its runs).")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="Metric to plot (repeatable).")
+    ] = None,
+    smoothing_std: Annotated[
+        float, typer.Option(help="Gaussian smoothing, standard deviation in epochs.")
+    ] = 0.0,
+    logx: Annotated[bool, typer.Option("--logx", help="Log-scale epoch axis.")] = False,
+    ylim: Annotated[
+        tuple[float, float] | None, typer.Option(help="Y range, e.g. --ylim 0.5 0.7.")
+    ] = None,
+    rank_by: Annotated[
+        str | None, typer.Option(help="History column to rank on (default val_loss).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Report file.")] = None,
+    lang: LangOpt = "en",
+) -> None:
+    """Compare runs: histories side by side (one colour per run), a ranking, one report."""
+    with _user_errors():
+        check_choice(Lang, "lang", lang)
+        from datetime import datetime
+
+        from neuralab.runs.compare import compare_runs
+
+        target = output or Path(f"compare-{datetime.now():%Y%m%d-%H%M%S}.html")
+        result = compare_runs(
+            runs,
+            metrics=tuple(metric or ("loss", "accuracy")),
+            smoothing_std=smoothing_std,
+            logx=logx,
+            ylim=ylim,
+            rank_by=rank_by,
+            output=target,
+            lang=lang,
+        )
+        if not state.quiet:
+            table = Table(title="Ranking")
+            table.add_column("#", justify="right")
+            table.add_column("run")
+            table.add_column("best", justify="right")
+            table.add_column("epoch", justify="right")
+            for i, row in enumerate(result.ranking, start=1):
+                table.add_row(str(i), row["run"], f"{row['best']:.4f}", str(row["epoch"]))
+            console.print(table)
+        _say(f"Report: {result.report}")
