@@ -154,11 +154,3 @@ class HistoryComparisonDisplay:
         self.ax_ = ax
         self.figure_ = fig
         return self
-
-
-def rank_runs(
-    records: Mapping[str, Mapping[str, Any]], *, by: str = "val_loss", lower_is_better: bool = True
-) -> list[tuple[str, float]]:
-    """Runs ordered by a final-history value (``by``), best first; runs without it are left out."""
-    scored = [(name, float(r[by])) for name, r in records.items() if r.get(by) is not None]
-    return sorted(scored, key=lambda item: item[1], reverse=not lower_is_better)

@@ -238,13 +238,6 @@ def _names_per_model(layers: Sequence[LayerSpec]) -> list[str | None]:
 # --------------------------------------------------------------------------- compile
 
 
-def _by_name(module_name: str, base_name: str, value: str, what: str, where: str) -> Any:
-    classes = _public_classes(module_name, base_name)
-    if value in classes:
-        return classes[value]
-    return None
-
-
 def build_loss(spec: CompileSpec, *, where: str = "compile") -> Any:
     """The Keras loss for ``spec.loss`` (a function name or a class with arguments)."""
     import keras
