@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neuralab._keras_compat import (
+    current_learning_rate_tensor,
+    jax_trainer_class,
+    stateless_scope,
+    symbolic_build,
+)
 from neuralab.errors import NeuralabError
 
 if TYPE_CHECKING:
@@ -57,12 +63,12 @@ def can_fuse(
         # Checked before importing Keras's JAX trainer: that import loads JAX (about half a
         # second), which a TensorFlow or PyTorch run never needs.
         return f"backend is {keras.backend.backend()}, not jax"
-    from keras.src.backend.jax.trainer import JAXTrainer
+    jax_trainer = jax_trainer_class()
 
     if getattr(model, "optimizer", None) is None:
         return "the model is not compiled"
     for method in ("train_step", "test_step", "compute_loss"):
-        base = JAXTrainer if method != "compute_loss" else keras.Model
+        base = jax_trainer if method != "compute_loss" else keras.Model
         if getattr(type(model), method, None) is not getattr(base, method, None):
             return f"the model overrides {method}"
     if getattr(model, "steps_per_execution", 1) != 1:
@@ -120,6 +126,8 @@ def fused_fit(
     shuffle: bool = True,
     seed: int = 0,
     callbacks: Sequence[Any] = (),
+    initial_epoch: int = 0,
+    rng: np.random.Generator | None = None,
 ) -> list[dict[str, float]]:
     """Train with one compiled program per epoch; returns one logs dict per epoch.
 
@@ -133,7 +141,12 @@ def fused_fit(
             ``fit``: ``batch_size`` samples per step).
         shuffle: Shuffle the training rows every epoch (seeded by ``seed`` and the epoch).
         seed: Seed of the shuffling.
-        callbacks: Keras callbacks; their epoch-level hooks are called.
+        callbacks: Keras callbacks; their epoch-level hooks are called, and
+            ``on_chunk_end(epochs_done)`` of those that have one after each compiled program
+            (the model then holds the weights of ``epochs_done`` epochs).
+        initial_epoch: Epochs already done (resuming: the model and ``rng`` hold their state).
+        rng: The shuffling generator (default: seeded by ``seed``); it draws one permutation
+            per epoch, so its state at a chunk's end belongs to the epochs done.
 
     Returns:
         Per-epoch logs with the keys ``model.fit``'s History has.
@@ -163,7 +176,7 @@ def fused_fit(
         xv, yv = validation_data
         data["xv"], data["yv"] = jax.device_put(_floatx(xv)), jax.device_put(yv)
         v_full, v_rem = divmod(len(xv), batch_size)
-    model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size]))
+    symbolic_build(model, (x[:batch_size], y[:batch_size]))
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model.reset_metrics()
@@ -254,11 +267,12 @@ def fused_fit(
     # small model's epoch. The write-back leaves the chunk's last count in any case.
     per_epoch_steps = chunked and any(not _ignores_iterations(c) for c in callbacks)
     capacity = min(epochs, max(1, _ORDER_ELEMENTS // n), MAX_CHUNK) if chunked else 1
-    rng = np.random.default_rng(seed)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    chunk_ends = [hook for c in callbacks if (hook := getattr(c, "on_chunk_end", None))]
     model.stop_training = False
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
-    epoch, count = 0, 1
+    epoch, count = initial_epoch, 1
     state = _state(model, optimizer=True)
     iterations = model.optimizer.iterations
     while epoch < epochs and not model.stop_training:
@@ -266,6 +280,7 @@ def fused_fit(
         if not chunked:
             callback_list.on_epoch_begin(epoch)
             state = _state(model, optimizer=True)  # a callback may have changed the rate
+        rng_start = rng.bit_generator.state
         orders = np.empty((capacity, n), dtype=np.int32)
         for i in range(capacity):
             orders[i] = rng.permutation(n) if shuffle and i < count else np.arange(n)
@@ -288,8 +303,14 @@ def fused_fit(
                 state, _ = epochs_fn(start_state, orders_dev, np.int32(i + 1), data)
                 _write_back(model, state)
                 count = i + 1
+                if shuffle:  # the generator as if it had drawn only these epochs' orders
+                    rng.bit_generator.state = rng_start
+                    for _ in range(count):
+                        rng.permutation(n)
                 break
         epoch += count
+        for hook in chunk_ends:
+            hook(epoch)
         if chunked:  # about a second per program: progress and Ctrl-C stay responsive
             seconds = max(elapsed, 1e-6) / count
             count = int(min(capacity, max(1.0, CHUNK_SECONDS / seconds)))
@@ -345,11 +366,8 @@ def _ignores_iterations(callback: Any) -> bool:
 
 def _learning_rate(optimizer: Any, optimizer_vars: Sequence[Any]) -> Any:
     """The optimizer's current learning rate, read from traced optimizer state."""
-    from keras import ops
-    from keras.src.backend import StatelessScope
-
-    with StatelessScope(state_mapping=list(zip(optimizer.variables, optimizer_vars, strict=True))):
-        return ops.convert_to_tensor(optimizer._get_current_learning_rate())
+    with stateless_scope(list(zip(optimizer.variables, optimizer_vars, strict=True))):
+        return current_learning_rate_tensor(optimizer)
 
 
 def _floatx(a: np.ndarray) -> np.ndarray:

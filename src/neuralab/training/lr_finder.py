@@ -17,6 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neuralab._keras_compat import (
+    discard_jax_state,
+    set_stored_learning_rate,
+    stored_learning_rate,
+    symbolic_build,
+    untrack_optimizer_variable,
+)
 from neuralab.errors import NeuralabError
 
 if TYPE_CHECKING:
@@ -386,7 +393,7 @@ def _build(model: keras.Model, x: Any, y: Any) -> None:
     """Create the model's and optimizer's variables now, so that the snapshot holds them all."""
     if not model.built:
         # What train_on_batch would do on its first call (weights, metrics, optimizer).
-        model._symbolic_build(data_batch=(x, y, None))
+        symbolic_build(model, (x, y, None))
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
@@ -400,17 +407,18 @@ def _use_settable_learning_rate(model: keras.Model, rate: float) -> None:
     """Give the optimizer a learning-rate variable if it has a schedule (or callable).
 
     ``BaseOptimizer.learning_rate``'s setter refuses a float when the rate is a
-    ``LearningRateSchedule``. Setting ``_learning_rate`` to a variable tracks it among the
+    ``LearningRateSchedule``. Storing a variable as the rate tracks it among the
     optimizer's variables (``BaseOptimizer.__setattr__``), which the JAX trainer needs to
     see a new value at every step; :meth:`_Snapshot.restore` puts the schedule back.
     """
     import keras
 
     target = _inner(model.optimizer)
-    if isinstance(target._learning_rate, keras.Variable):
+    if isinstance(stored_learning_rate(target), keras.Variable):
         return
-    target._learning_rate = keras.Variable(
-        rate, name="learning_rate", dtype=keras.config.floatx(), trainable=False
+    set_stored_learning_rate(
+        target,
+        keras.Variable(rate, name="learning_rate", dtype=keras.config.floatx(), trainable=False),
     )
     # The compiled train step read the schedule; trace it again with the variable.
     model.train_function = None
@@ -425,18 +433,17 @@ class _Snapshot:
         self.variables = list(model.variables) + list(optimizer.variables)
         self.values = [np.array(v.numpy(), copy=True) for v in self.variables]
         self.target = _inner(optimizer)
-        self.learning_rate = self.target._learning_rate
+        self.learning_rate = stored_learning_rate(self.target)
 
     def restore(self) -> None:
         model, target = self.model, self.target
         # A step interrupted on JAX leaves un-synced trainer state that a later
         # jax_state_sync() (e.g. a callback's `self.model`) would write back over ours.
-        if getattr(model, "_jax_state", None) is not None:
-            model._jax_state = None
-        if target._learning_rate is not self.learning_rate:
-            swapped = target._learning_rate
-            target._learning_rate = self.learning_rate
-            target._untrack_variable(swapped)
+        discard_jax_state(model)
+        swapped = stored_learning_rate(target)
+        if swapped is not self.learning_rate:
+            set_stored_learning_rate(target, self.learning_rate)
+            untrack_optimizer_variable(target, swapped)
             # The compiled train step read the temporary variable; trace it again.
             model.train_function = None
         for variable, value in zip(self.variables, self.values, strict=True):

@@ -21,13 +21,10 @@ def set_random_seed(seed: int) -> None:
     if backend == "tensorflow" or "tensorflow" in sys.modules:
         keras.utils.set_random_seed(seed)
         return
-    # Mirrors keras.src.utils.rng_utils.set_random_seed minus the TensorFlow import.
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    # Mirrors keras.utils.set_random_seed minus the TensorFlow import.
+    from neuralab._keras_compat import set_global_seed
 
-    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    set_global_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     if backend == "torch":
