@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from neuralab.fileio import atomic_write_bytes
+
 
 def _pyplot() -> Any:
     """``matplotlib.pyplot``, on the Agg backend unless running inside IPython/Jupyter."""
@@ -31,6 +33,4 @@ def figure_to_png(fig: Any, *, dpi: int = 100) -> bytes:
 
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> Path:
     """Write ``fig`` as a PNG at ``path`` atomically (temporary file, then rename)."""
-    from neuralab.runs.store import atomic_write_bytes
-
     return atomic_write_bytes(path, figure_to_png(fig, dpi=dpi))
