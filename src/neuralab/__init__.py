@@ -33,7 +33,7 @@ _LAZY = {
     "run_experiment": "neuralab.runs.runner",
     "prepare_experiment": "neuralab.runs.runner",
     "run_lab": "neuralab.labs.runner",
-    "run_experiment_file": "neuralab.labs.runner",
+    "run_experiment_file": "neuralab.runs.file_runner",
     "train": "neuralab.training.trainer",
     "find_learning_rate": "neuralab.training.lr_finder",
     "build_model": "neuralab.models.builder",

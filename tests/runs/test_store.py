@@ -14,7 +14,7 @@ from neuralab.runs import RunDir, atomic_write_text
 def test_create_names_and_status(tmp_path):
     run = RunDir.create(tmp_path, "exp", stamp="20260101-000000")
     assert run.path.name == "exp-20260101-000000"
-    assert run.status["status"] == "incomplete"
+    assert run.status.status == "incomplete" and run.status.reason == "running"
     again = RunDir.create(tmp_path, "exp", stamp="20260101-000000")
     assert again.path.name == "exp-20260101-000000-2"
     run.set_status("complete", epochs_run=3)
@@ -65,10 +65,11 @@ SAVE_ON_JAX = """
 import sys
 import keras
 from neuralab.runs import RunDir
+from neuralab.runs.store import save_model
 
 model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
 model.compile(loss="binary_crossentropy", optimizer="adam")
-path = RunDir.create(sys.argv[1], "exp").save_model(model)
+path = save_model(RunDir.create(sys.argv[1], "exp"), model)
 print("tensorflow" in sys.modules)
 loaded = keras.saving.load_model(path)
 print(loaded.count_params())

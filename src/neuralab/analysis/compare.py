@@ -80,13 +80,10 @@ class HistoryComparisonDisplay:
 
     @classmethod
     def from_runs(cls, run_dirs: Sequence[str | Path], **kwargs: Any) -> HistoryComparisonDisplay:
-        """Read each run's ``history.csv`` (the run folder's name labels it)."""
-        import pandas as pd
+        """Read each run's history (the run folder's name labels it)."""
+        from neuralab.record import RunDir
 
-        histories = {}
-        for run in run_dirs:
-            path = Path(run)
-            histories[path.name] = pd.read_csv(path / "history.csv", index_col=0)
+        histories = {Path(run).name: RunDir.open(run).read_history() for run in run_dirs}
         return cls(histories, **kwargs)
 
     def plot(

@@ -64,6 +64,14 @@ QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", help="Run experiments in N worker processes.")
 ]
+ResumeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        help="A folder this command wrote before (e.g. after a kill): complete runs are kept, "
+        "an interrupted one continues from its last checkpoint, missing ones run.",
+    ),
+]
 TrainerOpt = Annotated[
     str,
     typer.Option(

@@ -87,6 +87,8 @@ def _run_file(
     output: Path,
     trainer: str = "auto",
     jobs: int = 1,
+    resume: Path | None = None,
+    narrative: dict[str, dict[str, str]] | None = None,
 ) -> None:
     with _user_errors():
         check_choice(Lang, "lang", lang)
@@ -94,7 +96,7 @@ def _run_file(
         with _ctrl_c_stops_runs():
             types = experiments.layer_types()
             choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
-            from neuralab.labs.runner import run_experiment_file
+            from neuralab.runs.file_runner import run_experiment_file
             from neuralab.runs.runner import stop_requested
 
             with _progress_factory() as factory:
@@ -108,6 +110,8 @@ def _run_file(
                     backend_reason=f"{choice.name}: {choice.reason}",
                     trainer=None if trainer == "auto" else trainer,
                     jobs=jobs,
+                    resume=resume,
+                    narrative=narrative,
                 )
             if not state.quiet:
                 console.print(_summary_table(result, lang))

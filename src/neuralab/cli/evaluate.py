@@ -11,6 +11,7 @@ from rich.table import Table
 
 from neuralab.cli._app import LangOpt, _say, _user_errors, app, console, state
 from neuralab.cli.choices import Lang, check_choice
+from neuralab.record import files as record_files
 
 
 @app.command("evaluate")
@@ -45,7 +46,7 @@ def evaluate_command(
             console.print(matrix)
             for pair in ev.most_confused(3):
                 _say(f"{pair['true']} taken for {pair['predicted']}: {pair['count']} times")
-        _say(f"Report: {Path(run_dir) / 'report.html'}")
+        _say(f"Report: {Path(run_dir) / record_files.REPORT}")
 
 
 @app.command("predict")
@@ -71,19 +72,17 @@ def predict_command(
             table.add_row(name, label, f"{p:.3f}")
         console.print(table)
         if result.images:
-            target = output or Path(run_dir) / "plots" / "predictions.png"
+            target = output or Path(run_dir) / record_files.plot("predictions")
             _say(f"Figure: {save_figure(result.figure(title=Path(run_dir).name), target)}")
 
 
 def _select_backend_for_run(run_dir: Path) -> None:
     """Load a saved model on the backend it was trained with (recorded in env.json)."""
-    import json
-
-    env_file = Path(run_dir) / "env.json"
-    backend = "auto"
-    if env_file.exists():
-        backend = json.loads(env_file.read_text(encoding="utf-8")).get("backend", "auto")
     from neuralab.backend import use_backend
+    from neuralab.record import EnvRecord, RunDir
+
+    env = RunDir.open(run_dir).read_optional(EnvRecord)
+    backend = env.backend if env is not None else "auto"
 
     if "keras" not in sys.modules:
         use_backend(backend if backend in ("jax", "tensorflow", "torch") else "jax")

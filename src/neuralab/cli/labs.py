@@ -14,6 +14,7 @@ from neuralab.cli._app import (
     LangOpt,
     OutputOpt,
     QuickOpt,
+    ResumeOpt,
     TrainerOpt,
     _user_errors,
     app,
@@ -47,6 +48,7 @@ def lab_command(
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
+    resume: ResumeOpt = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -66,7 +68,7 @@ def lab_command(
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
-        from neuralab.labs.registry import lab_info, load_lab_spec
+        from neuralab.labs.registry import lab_info, lab_narratives, load_lab_spec
 
         if fetch:
             info = lab_info(name)
@@ -83,4 +85,6 @@ def lab_command(
         output=output,
         trainer=trainer,
         jobs=jobs,
+        resume=resume,
+        narrative=lab_narratives(name),
     )

@@ -20,7 +20,7 @@ def report_command(
     """Rebuild the HTML report of a run or lab from its stored files alone."""
     with _user_errors():
         check_choice(Lang, "lang", lang)
-        from neuralab.reports.html import write_report
+        from neuralab.reports.render import write_report
 
         path = write_report(run_dir, lang=lang)
         _say(f"Report: {path}")

@@ -14,6 +14,7 @@ from neuralab.cli._app import (
     LangOpt,
     OutputOpt,
     QuickOpt,
+    ResumeOpt,
     TrainerOpt,
     _say,
     _user_errors,
@@ -37,6 +38,7 @@ def run_command(
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
+    resume: ResumeOpt = None,
 ) -> None:
     """Run the experiments of a TOML spec file."""
     with _user_errors():
@@ -52,6 +54,7 @@ def run_command(
         output=output,
         trainer=trainer,
         jobs=jobs,
+        resume=resume,
     )
 
 

@@ -118,3 +118,13 @@ def lab_narrative(name: str, lang: str) -> dict[str, str]:
     module = importlib.import_module(info.narrative_module)
     texts: dict[str, dict[str, str]] = module.NARRATIVE
     return texts.get(lang, texts.get("en", {}))
+
+
+def lab_narratives(name: str) -> dict[str, dict[str, str]]:
+    """Every language's narrative of lab ``name`` (``{lang: {key: text}}``), or {}."""
+    info = LABS.get(name)
+    if info is None or info.narrative_module is None:
+        return {}
+    module = importlib.import_module(info.narrative_module)
+    texts: dict[str, dict[str, str]] = module.NARRATIVE
+    return {lang: dict(values) for lang, values in texts.items()}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neuralab.errors import RunError
+from neuralab.record import (
+    EvaluationRecord,
+    LRTestRecord,
+    RunDir,
+    SpecRecord,
+    WeightsRecord,
+    files,
+)
 from neuralab.reports.i18n import plot_labels, translator
-
-BOUNDARY_FILE = "plots/decision_boundary.npz"
 
 
 def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
@@ -23,78 +27,75 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
     Returns:
         The PNG files written.
     """
-    import pandas as pd
-
     from neuralab.analysis.curves import LearningCurvesDisplay
     from neuralab.analysis.figures import save_figure
     from neuralab.analysis.lr_plot import LRRangeDisplay
 
-    run_dir = Path(run_dir)
+    run = RunDir.open(run_dir)
+    run_dir = run.path
     t = translator(lang)
     labels = plot_labels(lang)
-    spec = _read_json(run_dir / "spec.json") or {}
-    name = spec.get("name", run_dir.name)
+    stored = run.read_optional(SpecRecord)
+    name = stored.name if stored and stored.name else run_dir.name
     written: list[Path] = []
 
-    history_path = run_dir / "history.csv"
-    if history_path.exists():
-        history = pd.read_csv(history_path, index_col=0)
-        if len(history):
-            report = spec.get("report") or {}
-            ylim = report.get("history_ylim")
-            baseline: dict[str, Any] = {
-                "baseline": report.get("baseline"),
-                "baseline_label": report.get("baseline_label") or "baseline",
-            }
-            if report.get("history") == "separate":
-                # The CNN chapter's plot_loss_curves: one figure per metric, train vs validation.
-                curves = history[[c for c in history.columns if c not in ("learning_rate", "lr")]]
-                for family in ("loss", "accuracy"):
-                    if family not in curves.columns:
-                        continue
-                    display = LearningCurvesDisplay.from_history(
-                        curves, title=name, metrics=[family]
-                    ).plot(xlabel=t["epoch"], labels=labels, **baseline)
-                    path = run_dir / "plots" / f"history_{family}.png"
-                    written.append(save_figure(display.figure_, path))
-            else:
+    history = run.read_history()
+    if len(history):
+        report = stored.section("report") if stored else {}
+        ylim = report.get("history_ylim")
+        baseline: dict[str, Any] = {
+            "baseline": report.get("baseline"),
+            "baseline_label": report.get("baseline_label") or "baseline",
+        }
+        if report.get("history") == "separate":
+            # The CNN chapter's plot_loss_curves: one figure per metric, train vs validation.
+            curves = history[[c for c in history.columns if c not in ("learning_rate", "lr")]]
+            for family in ("loss", "accuracy"):
+                if family not in curves.columns:
+                    continue
                 display = LearningCurvesDisplay.from_history(
-                    history, title=f"{t['learning curves']}: {name}"
-                ).plot(
-                    xlabel=t["epoch"],
-                    labels=labels,
-                    overlay=report.get("history") == "overlay",
-                    ylim=tuple(ylim) if ylim else None,
-                    **baseline,
-                )
-                written.append(save_figure(display.figure_, run_dir / "plots" / "history.png"))
+                    curves, title=name, metrics=[family]
+                ).plot(xlabel=t["epoch"], labels=labels, **baseline)
+                path = run.file(files.plot(f"history_{family}"))
+                written.append(save_figure(display.figure_, path))
+        else:
+            display = LearningCurvesDisplay.from_history(
+                history, title=f"{t['learning curves']}: {name}"
+            ).plot(
+                xlabel=t["epoch"],
+                labels=labels,
+                overlay=report.get("history") == "overlay",
+                ylim=tuple(ylim) if ylim else None,
+                **baseline,
+            )
+            written.append(save_figure(display.figure_, run.file(files.plot("history"))))
 
-    lr_test = _read_json(run_dir / "lr_test.json")
+    lr_test = run.read_optional(LRTestRecord)
     if lr_test:
-        suggestions = lr_test.get("suggestions", {})
+        suggestions = dict(lr_test.suggestions)
         lr_display = LRRangeDisplay.from_range_test(
-            np.asarray(lr_test["learning_rates"]),
-            np.asarray(lr_test["losses"]),
+            np.asarray(lr_test.learning_rates),
+            np.asarray(lr_test.losses),
             suggestions=suggestions,
-            smoothed=lr_test.get("smoothed_losses"),
+            smoothed=list(lr_test.smoothed_losses) or None,
             title=f"{t['loss vs lr']}: {name}",
         ).plot(
             xlabel=t["learning rate"],
             ylabel=t["loss"],
             suggestion_labels={k: t.get(k, k) for k in suggestions},
         )
-        written.append(save_figure(lr_display.figure_, run_dir / "plots" / "lr_range.png"))
+        written.append(save_figure(lr_display.figure_, run.file(files.plot("lr_range"))))
 
-    boundary = run_dir / BOUNDARY_FILE
+    boundary = run.file(files.BOUNDARY)
     if boundary.exists():
         figure = _boundary_figure(boundary, title=f"{t['decision boundary']}: {name}", t=t)
-        written.append(save_figure(figure, run_dir / "plots" / "decision_boundary.png"))
-    written.extend(_evaluation_figures(run_dir, name=name, t=t, labels=labels))
+        written.append(save_figure(figure, run.file(files.plot("decision_boundary"))))
+    written.extend(_evaluation_figures(run, name=name, t=t, labels=labels))
     return written
 
 
 def _evaluation_figures(
-    run_dir: Path, *, name: str, t: dict[str, str], labels: dict[str, str]
+    run: RunDir, *, name: str, t: dict[str, str], labels: dict[str, str]
 ) -> list[Path]:
     """Confusion matrix, prediction galleries and weight histograms, from their files."""
     from neuralab.analysis.evaluation import ConfusionMatrixDisplay, plot_image_grid
@@ -102,15 +103,14 @@ def _evaluation_figures(
     from neuralab.analysis.inspection import plot_weight_histograms
 
     written: list[Path] = []
-    plots = run_dir / "plots"
-    evaluation = _read_json(run_dir / "evaluation.json")
+    evaluation = run.read_optional(EvaluationRecord)
     if evaluation:
-        split = t.get(evaluation["split"], evaluation["split"])
+        split = t.get(evaluation.split, evaluation.split)
         display = ConfusionMatrixDisplay.from_evaluation(
-            evaluation, title=f"{t['confusion matrix']} ({split}): {name}"
+            evaluation.model_dump(), title=f"{t['confusion matrix']} ({split}): {name}"
         ).plot(labels=labels)
-        written.append(save_figure(display.figure_, plots / "confusion.png"))
-    gallery = run_dir / "plots" / "predictions.npz"
+        written.append(save_figure(display.figure_, run.file(files.plot("confusion"))))
+    gallery = run.file(files.PREDICTIONS)
     if gallery.exists():
         with np.load(gallery, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -127,25 +127,15 @@ def _evaluation_figures(
                 correct=[bool(p == y) for p, y in zip(pred, true, strict=True)],
                 title=f"{title}: {name}",
             )
-            written.append(save_figure(figure, plots / f"{key}.png"))
-    weights = _read_json(run_dir / "weights.json")
-    if weights and weights.get("detail"):
-        detail = weights["detail"]
+            written.append(save_figure(figure, run.file(files.plot(key))))
+    weights = run.read_optional(WeightsRecord)
+    if weights and weights.detail:
+        detail = weights.detail
         figure = plot_weight_histograms(
             detail, title=f"{t['weights']}: {name} / {detail['layer']}", labels=labels
         )
-        written.append(save_figure(figure, plots / "weights.png"))
+        written.append(save_figure(figure, run.file(files.plot("weights"))))
     return written
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path}: unreadable JSON ({exc}).") from None
-    return data
 
 
 def _boundary_figure(path: Path, *, title: str, t: dict[str, str]) -> Any:

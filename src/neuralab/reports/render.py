@@ -15,14 +15,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from neuralab.errors import RunError
+from neuralab.fileio import atomic_write_text
+from neuralab.record import LabDir, LabRecord, RunDir, files
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,84 @@ class ReportWorker:
     def __exit__(self, *exc: Any) -> None:
         if self._proc is not None:
             self.close(wait=False)
+
+
+# Below this many runs, worker processes cost more to start than they save.
+PARALLEL_REPORTS_FROM = 4
+
+
+def write_lab_report(
+    path: str | Path,
+    *,
+    lang: str = "en",
+    jobs: int | None = None,
+    written: Collection[Path] = (),
+) -> Path:
+    """Redraw every experiment's figures, write its report, then the lab's ``report.html``.
+
+    Drawing figures is most of a small lab's report time and is single-threaded, so the
+    runs' reports are written in ``jobs`` worker processes (default: one per CPU, at most 4)
+    when there are at least ``PARALLEL_REPORTS_FROM`` of them. Runs in ``written`` already
+    have their report (drawn by a :class:`ReportWorker` while the lab ran) and are not drawn
+    again.
+    """
+    from neuralab.reports.html import load_lab, render_lab_report
+
+    lab = LabDir.open(path)
+    record = lab.read()
+    done = {Path(p) for p in written}
+    runs = [run.path for run in lab.runs(record) if run.path not in done]
+    jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
+    if len(runs) < PARALLEL_REPORTS_FROM:
+        jobs = 1
+    write_run_reports(runs, lang=lang, jobs=jobs)
+    _comparison_figures(lab.path, record, lang=lang)
+    html = render_lab_report(load_lab(lab.path), lang=lang)
+    return atomic_write_text(lab.path / files.REPORT, html)
+
+
+def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
+    """The lab's ``[[compare]]`` figures, from the runs' histories."""
+    from neuralab.analysis.compare import HistoryComparisonDisplay
+    from neuralab.analysis.figures import save_figure
+    from neuralab.reports.i18n import plot_labels, translator
+    from neuralab.reports.views import compare_figure
+
+    t = translator(lang)
+    for comparison in lab.compare:
+        runs = [
+            RunDir(path / n) for n in comparison.experiments if (path / n / files.HISTORY).exists()
+        ]
+        if len(runs) < 2:
+            continue
+        heading = comparison.title or comparison.name
+        histories = {run.path.name: run.read_history() for run in runs}
+        for metric in comparison.metrics:
+            try:
+                display = HistoryComparisonDisplay(
+                    histories,
+                    metric=metric,
+                    smoothing_std=comparison.smoothing_std,
+                    title=f"{heading}: {t.get(metric, metric)}",
+                ).plot(
+                    logx=comparison.logx,
+                    ylim=comparison.ylim,
+                    xlabel=t["epoch"],
+                    labels=plot_labels(lang),
+                )
+            except ValueError:  # the runs did not log this metric
+                continue
+            save_figure(display.figure_, compare_figure(path, comparison.name, metric))
+
+
+def write_report(path: str | Path, *, lang: str = "en") -> Path:
+    """Rebuild the report of a run or lab directory from its files alone."""
+    from neuralab.reports.html import write_run_report
+
+    path = Path(path)
+    if LabDir.is_lab(path):
+        return write_lab_report(path, lang=lang)
+    return write_run_report(path, lang=lang)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from neuralab.errors import RunError
-from neuralab.runs.store import RunDir, atomic_write_text
+from neuralab.fileio import atomic_write_text
+from neuralab.record import LabDir, MetricsRecord, RunDir, files
 
 
 @dataclass(repr=False)
@@ -31,12 +31,12 @@ def _run_dirs(paths: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for item in paths:
         path = Path(item)
-        if (path / "lab.json").exists():
-            out += sorted(p for p in path.iterdir() if (p / "history.csv").exists())
+        if LabDir.is_lab(path):
+            out += [run.path for run in LabDir.open(path).runs() if run.has(files.HISTORY)]
             continue
-        RunDir.open(path)  # raises a clear RunError for anything else
-        if not (path / "history.csv").exists():
-            raise RunError(f"{path}: this run has no history.csv (it never finished an epoch).")
+        run = RunDir.open(path)  # raises a clear RunError for anything else
+        if not run.has(files.HISTORY):
+            raise RunError(f"{path}: this run has no {files.HISTORY} (it never finished an epoch).")
         out.append(path)
     if len(out) < 2:
         raise RunError("give at least two runs (or a lab folder) to compare.")
@@ -69,7 +69,6 @@ def compare_runs(
             means no report.
         lang: Report language.
     """
-    import pandas as pd
 
     from neuralab.analysis.compare import HistoryComparisonDisplay, normalise_keys
     from neuralab.analysis.figures import figure_to_png
@@ -79,13 +78,12 @@ def compare_runs(
     dirs = _run_dirs(paths)
     names = [d.name if d.parent.name == "" else f"{d.parent.name}/{d.name}" for d in dirs]
     names = [d.name for d in dirs] if len({d.name for d in dirs}) == len(dirs) else names
-    histories = {
-        n: pd.read_csv(d / "history.csv", index_col=0) for n, d in zip(names, dirs, strict=True)
-    }
+    runs = [RunDir(d) for d in dirs]
+    histories = {n: run.read_history() for n, run in zip(names, runs, strict=True)}
     columns = {n: normalise_keys(h) for n, h in histories.items()}
     key = rank_by or ("val_loss" if all("val_loss" in c for c in columns.values()) else "loss")
     key = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(key, key)
-    higher = "acc" in key
+    higher = _higher_is_better(runs, key)
     ranking: list[dict[str, Any]] = []
     for name, cols in columns.items():
         if key not in cols:
@@ -123,23 +121,25 @@ def compare_runs(
         raise RunError(f"none of the runs logged {', '.join(metrics)}.")
     comparison = Comparison(runs=histories, ranking=ranking, displays=displays)
     if output is not None:
-        from neuralab.reports.html import _environment, _version
+        from neuralab.reports.html import render_comparison_report
 
-        html = (
-            _environment()
-            .get_template("compare.html")
-            .render(
-                lang=lang,
-                t=t,
-                runs=[(n, str(d)) for n, d in zip(names, dirs, strict=True)],
-                ranking=ranking,
-                rank_by=key,
-                images=images,
-                smoothing_std=smoothing_std,
-                page_title=f"{t['comparison']} · neuralab",
-                version=_version(),
-                generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
-            )
+        html = render_comparison_report(
+            runs=[(n, str(d)) for n, d in zip(names, dirs, strict=True)],
+            ranking=ranking,
+            rank_by=key,
+            images=images,
+            smoothing_std=smoothing_std,
+            lang=lang,
         )
         comparison.report = atomic_write_text(Path(output), html)
     return comparison
+
+
+def _higher_is_better(runs: Sequence[RunDir], key: str) -> bool:
+    """What the runs' metrics say of ``key`` (recorded when they trained), as Keras's
+    EarlyStopping asks the metric; a run without a record (interrupted early) has no say."""
+    for run in runs:
+        record = run.read_optional(MetricsRecord)
+        if record is not None and record.directions:
+            return record.direction(key) == "up"
+    return False

@@ -20,12 +20,13 @@ from neuralab.analysis.evaluation import (
     to_probabilities,
 )
 from neuralab.errors import DataError, RunError, SpecError
-from neuralab.runs.store import RunDir
+from neuralab.record import MetricsRecord, RunDir, SpecRecord
+from neuralab.record import files as record_files
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
-def load_run_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
+def load_run_model(path: str | Path) -> tuple[Any, SpecRecord]:
     """The trained model and the stored spec of a complete run.
 
     Raises:
@@ -36,15 +37,15 @@ def load_run_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
     from neuralab.data.augment import custom_objects
 
     run = RunDir.open(path)
-    if run.status.get("status") != "complete":
+    if not run.status.complete:
         raise RunError(
             f"{run.path}: the run is incomplete (it was interrupted), so it has no trained "
             "model to use. Run it again to the end."
         )
-    model_file = run.path / "model.keras"
+    model_file = run.file(record_files.MODEL)
     if not model_file.exists():
-        raise RunError(f"{run.path}: no model.keras in this run.")
-    spec = run.read_json("spec.json", {}) or {}
+        raise RunError(f"{run.path}: no {record_files.MODEL} in this run.")
+    spec = run.read(SpecRecord)
     model = keras.saving.load_model(model_file, compile=False, custom_objects=custom_objects())
     return model, spec
 
@@ -55,13 +56,8 @@ def _from_logits(spec: dict[str, Any]) -> bool:
 
 
 def _class_names(run_dir: Path) -> tuple[str, ...]:
-    import json
-
-    metrics_file = run_dir / "metrics.json"
-    if metrics_file.exists():
-        names = json.loads(metrics_file.read_text(encoding="utf-8")).get("class_names") or []
-        return tuple(str(n) for n in names)
-    return ()
+    record = RunDir(run_dir).read_optional(MetricsRecord)
+    return record.class_names if record else ()
 
 
 @dataclass(repr=False)
@@ -104,9 +100,8 @@ def evaluate_run(
 
     run = RunDir.open(run_dir)
     model, stored = load_run_model(run.path)
-    spec_dict = {k: v for k, v in stored.items() if k not in ("quick", "epochs_run_cap")}
-    spec = ExperimentSpec.model_validate(spec_dict)
-    if stored.get("quick"):
+    spec = ExperimentSpec.model_validate(stored.spec)
+    if stored.quick:
         spec = spec.for_data("quick")
     params = dict(spec.data.params)
     if data is not None:
@@ -252,7 +247,7 @@ def predict_files(run_dir: str | Path, files: Sequence[str | Path]) -> Predictio
             inputs += [f"{path}:{i + 1}" for i in range(len(rows))]
     x = np.concatenate(batches)
     outputs = model.predict(x, verbose=0, batch_size=64)
-    probabilities = to_probabilities(outputs, from_logits=_from_logits(spec))
+    probabilities = to_probabilities(outputs, from_logits=_from_logits(spec.spec))
     if not names or len(names) != probabilities.shape[1]:
         names = tuple(str(i) for i in range(probabilities.shape[1]))
     classes = [names[i] for i in probabilities.argmax(axis=1)]

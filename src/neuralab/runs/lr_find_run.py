@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from neuralab.config import ExperimentSpec
+from neuralab.record import EnvRecord, LRFindRecord, RunDir, SpecRecord, files
 from neuralab.runs.environment import environment_info
-from neuralab.runs.store import RunDir
 from neuralab.training.lr_finder import LRFinderResult, find_learning_rate
 
 
@@ -21,11 +21,11 @@ class LRFindRun:
 
     @property
     def json(self) -> Path:
-        return self.path / "lr_find.json"
+        return self.path / files.LR_FIND
 
     @property
     def plot(self) -> Path:
-        return self.path / "plots" / "lr_find.png"
+        return self.path / files.plot("lr_find")
 
     def __repr__(self) -> str:
         return f"LRFindRun({self.finder!r}, path={str(self.path)!r})"
@@ -67,13 +67,14 @@ def run_lr_find(
     )
     run = RunDir.create(output, f"{spec.name}-lrfind")
     payload: dict[str, Any] = {"experiment": spec.name, **finder.to_dict()}
-    run.write_json("lr_find.json", payload)
-    run.write_json("spec.json", spec.to_dict())
-    run.write_json(
-        "env.json",
-        environment_info(
-            backend=keras.backend.backend(), backend_reason=backend_reason, seed=spec.seed
-        ),
+    run.write(LRFindRecord(**payload))
+    run.write(SpecRecord(spec=spec.to_dict(), seed=spec.seed, group=spec.name))
+    run.write(
+        EnvRecord(
+            **environment_info(
+                backend=keras.backend.backend(), backend_reason=backend_reason, seed=spec.seed
+            )
+        )
     )
     t = translator(lang)
     display = LRRangeDisplay.from_range_test(
@@ -87,6 +88,6 @@ def run_lr_find(
         ylabel=t["loss"],
         suggestion_labels={k: t[k] for k in finder.suggestions},
     )
-    save_figure(display.figure_, run.path / "plots" / "lr_find.png")
+    save_figure(display.figure_, run.file(files.plot("lr_find")))
     run.set_status("complete", kind="lr-find")
     return LRFindRun(finder=finder, path=run.path)

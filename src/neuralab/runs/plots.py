@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neuralab.data.dataset import Dataset, Splits
-from neuralab.runs.store import RunDir
+from neuralab.record import EvaluationRecord, LayersRecord, RunDir, WeightsRecord, files
 
 if TYPE_CHECKING:
     import keras
 
     from neuralab.analysis.evaluation import ClassificationEvaluation
     from neuralab.config import ReportSpec
-
-BOUNDARY_FILE = "plots/decision_boundary.npz"
 
 
 def save_decision_boundary(run: RunDir, model: keras.Model, splits: Splits) -> bool:
@@ -45,14 +43,8 @@ def save_decision_boundary(run: RunDir, model: keras.Model, splits: Splits) -> b
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    run.write_bytes(BOUNDARY_FILE, buffer.getvalue())
+    run.write_bytes(files.BOUNDARY, buffer.getvalue())
     return True
-
-
-EVALUATION_FILE = "evaluation.json"
-PREDICTIONS_FILE = "plots/predictions.npz"
-LAYERS_FILE = "layers.json"
-WEIGHTS_FILE = "weights.json"
 
 
 def _evaluation_split(splits: Splits, choice: str) -> tuple[str, Dataset] | None:
@@ -94,7 +86,7 @@ def save_evaluation(
     evaluation = ClassificationEvaluation.from_model(
         model, part.x, part.y, part.class_names, from_logits=from_logits, split=split
     )
-    run.write_json(EVALUATION_FILE, evaluation.to_dict())
+    run.write(EvaluationRecord(**evaluation.to_dict()))
     if _is_image(part.sample_shape) and n_predictions:
         first = np.arange(min(n_predictions, part.n_samples))
         worst = evaluation.top_losses(min(n_predictions, part.n_samples))
@@ -110,7 +102,7 @@ def save_evaluation(
 
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
-        run.write_bytes(PREDICTIONS_FILE, buffer.getvalue())
+        run.write_bytes(files.PREDICTIONS, buffer.getvalue())
     return evaluation
 
 
@@ -118,8 +110,8 @@ def save_model_inspection(run: RunDir, model: keras.Model, *, layer: str | int |
     """The layer table (``layers.json``) and weight statistics (``weights.json``)."""
     from neuralab.analysis.inspection import layer_table, weight_summary
 
-    run.write_json(LAYERS_FILE, layer_table(model))
-    run.write_json(WEIGHTS_FILE, weight_summary(model, layer))
+    run.write(LayersRecord(layers=tuple(layer_table(model))))
+    run.write(WeightsRecord(**weight_summary(model, layer)))
 
 
 def write_run_plots(

@@ -6,6 +6,7 @@ spec leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -14,18 +15,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import numpy as np
-
 from neuralab.config import SUGGESTED_PREFIX, ExperimentSpec, ScheduleSpec
 from neuralab.data.dataset import Dataset, Splits, split_dataset
 from neuralab.data.registry import load_dataset
 from neuralab.errors import SpecError
 from neuralab.models.shape_doctor import Finding, check_model_fits_data
+from neuralab.record import (
+    EnvRecord,
+    ExpectationResult,
+    FindingRecord,
+    LRTestRecord,
+    MetricsRecord,
+    RunDir,
+    SpecRecord,
+    TrainingInfo,
+    files,
+)
 from neuralab.runs.environment import environment_info
-from neuralab.runs.store import RunDir
+from neuralab.runs.store import save_model
+from neuralab.training.checkpoint import (
+    CHECKPOINT_SECONDS,
+    CheckpointPolicy,
+    TrainingState,
+    load_checkpoint,
+)
 from neuralab.training.progress import ProgressHook, SilentProgress
 from neuralab.training.seeding import set_random_seed
-from neuralab.training.trainer import TrainingResult, align_labels, train
+from neuralab.training.trainer import TrainingResult, align_labels, metric_directions, train
 
 if TYPE_CHECKING:
     import keras
@@ -117,10 +133,46 @@ class RunResult:
     splits: Splits | None = None
     data_source: str = ""
     data_notes: tuple[str, ...] = ()
+    kept: bool = False  # a complete run found on disk when resuming (not trained again)
 
     @property
     def status(self) -> str:
         return "incomplete" if self.training.interrupted else "complete"
+
+    @classmethod
+    def from_dir(cls, path: str | Path, spec: ExperimentSpec) -> RunResult:
+        """The result of a complete run, read back from its records (no Keras needed)."""
+        run = RunDir.open(path)
+        record = run.read(MetricsRecord)
+        info = record.training
+        history = run.read_history()
+        lr_test = run.read_optional(LRTestRecord)
+        return cls(
+            name=record.name,
+            path=run.path,
+            spec=spec,
+            training=TrainingResult(
+                history=history,
+                epochs_run=info.epochs_run,
+                best_epoch=info.best_epoch,
+                monitor=info.monitor,
+                wall_time=info.wall_time,
+                backend=info.backend,
+                trainer=info.trainer,
+                interrupted=info.interrupted,
+                notes=list(info.notes),
+                resumed_from=info.resumed_from,
+            ),
+            metrics={k: dict(v) for k, v in record.metrics.items()},
+            params=dict(record.params),
+            findings=[Finding(f.severity, f.code, f.message) for f in record.findings],  # type: ignore[arg-type]
+            expectations=[e.model_dump() for e in record.expectations],
+            lr_test=lr_test.model_dump() if lr_test else None,
+            learning_rate=record.learning_rate,
+            data_source=record.data_source,
+            data_notes=record.data_notes,
+            kept=True,
+        )
 
     def metric(self, split: str, name: str = "accuracy") -> float | None:
         value = self.metrics.get(split, {}).get(name)
@@ -233,6 +285,19 @@ def _input_layers(spec: ExperimentSpec, data: Dataset, *, where: str) -> list[An
     return layers
 
 
+def _load(spec: ExperimentSpec, *, where: str, cache: dict[str, Any] | None) -> Dataset | Splits:
+    import json
+
+    key = json.dumps([spec.data.name, spec.data.params], sort_keys=True, default=str)
+    if cache is not None and key in cache:
+        found: Dataset | Splits = cache[key]
+        return found
+    loaded = load_dataset(spec.data.name, spec.data.params, where=f"{where}.data")
+    if cache is not None:
+        cache[key] = loaded
+    return loaded
+
+
 def prepare_experiment(
     spec: ExperimentSpec,
     *,
@@ -241,6 +306,7 @@ def prepare_experiment(
     model: keras.Model | None = None,
     quick: bool = False,
     where: str = "",
+    data_cache: dict[str, Any] | None = None,
 ) -> PreparedExperiment:
     """Load data, build and compile the model, and run the shape doctor; nothing trains.
 
@@ -252,6 +318,8 @@ def prepare_experiment(
             compiled yet, it is compiled with ``spec.compile``.
         quick: Cap epochs at ``QUICK_EPOCHS`` (for tests and smoke runs).
         where: Prefix for error messages (file and experiment).
+        data_cache: Data sets loaded so far, by loader and parameters: experiments of one
+            file that read the same data load (and warn about a bad file) once.
 
     Raises:
         SpecError, DataError, ShapeError: with the key path and the fix.
@@ -274,11 +342,7 @@ def prepare_experiment(
         if "epochs" in quick_fit:
             quick_epochs = int(quick_fit["epochs"])
         spec = spec.for_data("quick")
-    loaded = (
-        data
-        if data is not None
-        else load_dataset(spec.data.name, spec.data.params, where=f"{where}.data")
-    )
+    loaded = data if data is not None else _load(spec, where=where, cache=data_cache)
     splits = resolve_splits(loaded, spec, where=where)
     spec = spec.for_data(splits.train.name)
     # Seed before building: weight initialisation draws from Keras's global seed.
@@ -377,6 +441,20 @@ def check_expectations(
     return results
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run is carried out (not what it trains: that is the spec)."""
+
+    quick: bool = False
+    lang: str = "en"
+    backend_reason: str = ""
+    where: str = ""
+    write_report: bool = True
+    trainer: str | None = None
+    checkpoint_seconds: float = CHECKPOINT_SECONDS
+    group: str = ""
+
+
 def run_experiment(
     spec: ExperimentSpec,
     *,
@@ -393,6 +471,8 @@ def run_experiment(
     write_report: bool = True,
     callbacks: Sequence[Any] = (),
     trainer: str | None = None,
+    prepared: PreparedExperiment | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Validate, train, evaluate and store one experiment.
 
@@ -412,49 +492,153 @@ def run_experiment(
         write_report: Also write ``report.html``.
         callbacks: Extra Keras callbacks (your own objects), after the spec's callbacks.
         trainer: Override ``spec.fit.trainer`` (``"auto"``, ``"fused"``, ``"fit"``).
+        prepared: The experiment already prepared (a lab prepares each one once).
+        resume: ``run_dir`` holds an interrupted run of this spec: continue it from its last
+            checkpoint (a complete one is kept as it is).
 
     Returns:
-        The :class:`RunResult`. On Ctrl-C the run is saved with status ``incomplete`` and
-        ``KeyboardInterrupt`` is raised again.
+        The :class:`RunResult`. On Ctrl-C the run is saved with status ``incomplete`` (and a
+        checkpoint to resume from) and ``KeyboardInterrupt`` is raised again.
     """
+    options = RunOptions(
+        quick=quick,
+        lang=lang,
+        backend_reason=backend_reason,
+        where=where,
+        write_report=write_report,
+        trainer=trainer,
+        group=spec.name,
+    )
+    if prepared is None:
+        prepared = prepare_experiment(
+            spec, suggestions=suggestions, data=data, model=model, quick=quick, where=where
+        )
+    if resume and run_dir is not None and RunDir(run_dir).status.complete:
+        check_same_spec(RunDir(run_dir), prepared, quick=quick)
+        return RunResult.from_dir(run_dir, prepared.spec)
+    run, state = _open_run(prepared, options, output=output, run_dir=run_dir, resume=resume)
+    result = _train_phase(run, prepared, options, state, progress=progress, callbacks=callbacks)
+    return _finish_phase(run, prepared, options, result)
+
+
+# ----------------------------------------------------------------------------- phases
+
+
+def _open_run(
+    prepared: PreparedExperiment,
+    options: RunOptions,
+    *,
+    output: str | Path,
+    run_dir: str | Path | None,
+    resume: bool,
+) -> tuple[RunDir, TrainingState | None]:
+    """Make (or reopen, resuming) the run directory and write what is known before training:
+    the resolved spec, the model summary and the environment."""
     import keras
 
-    from neuralab.models.builder import count_params, model_summary
-    from neuralab.runs.plots import write_run_plots
+    from neuralab.models.builder import model_summary
 
-    prepared = prepare_experiment(
-        spec, suggestions=suggestions, data=data, model=model, quick=quick, where=where
-    )
-    spec = prepared.spec  # with the overrides for its data set (`when`)
-    run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
-    model = prepared.model
-    for callback in prepared.callbacks:
-        if type(callback).__name__ == "TensorBoard":
-            # Logs go under the run (a lab's runs: under the lab folder, so one
-            # `tensorboard --logdir LAB` shows them all); absolute paths are kept.
-            given = _callback_args(spec, "TensorBoard").get("log_dir")
-            base = run.path.parent if run_dir is not None else run.path
-            if given is None:
-                callback.log_dir = str(run.path / "tensorboard")
-            elif not Path(str(given)).is_absolute():
-                callback.log_dir = str(base / str(given))
-    run.write_json(
-        "spec.json", {**spec.to_dict(), "quick": quick, "epochs_run_cap": prepared.epochs}
-    )
-    params = count_params(model)
-    run.write_text("summary.txt", model_summary(model) + "\n")
-    run.write_json(
-        "env.json",
-        environment_info(
-            backend=keras.backend.backend(),
-            backend_reason=backend_reason,
+    spec = prepared.spec
+    state = None
+    if resume and run_dir is not None and (Path(run_dir) / files.SPEC).exists():
+        run = RunDir(run_dir)
+        check_same_spec(run, prepared, quick=options.quick)
+        state = load_checkpoint(run.file(files.CHECKPOINT))
+        run.set_status("incomplete", phase="prepared", reason="resuming")
+    else:
+        run = RunDir.at(run_dir) if run_dir is not None else RunDir.create(output, spec.name)
+    _place_tensorboard_logs(prepared, run, in_lab=run_dir is not None)
+    run.write(
+        SpecRecord(
+            spec=spec.to_dict(),
+            quick=options.quick,
+            epochs=prepared.epochs,
             seed=spec.seed,
-        ),
+            group=options.group or spec.name,
+        )
     )
+    run.write_text(files.SUMMARY, model_summary(prepared.model) + "\n")
+    run.write(
+        EnvRecord(
+            **environment_info(
+                backend=keras.backend.backend(),
+                backend_reason=options.backend_reason,
+                seed=spec.seed,
+            )
+        )
+    )
+    return run, state
+
+
+def check_same_spec(run: RunDir, prepared: PreparedExperiment, *, quick: bool) -> None:
+    """Refuse to resume ``run`` with a spec other than the one it was started with.
+
+    Raises:
+        RunError: naming the first differences (key path, the run's value, the file's).
+    """
+    from neuralab.errors import RunError
+
+    stored = run.read(SpecRecord)
+    now = {"spec": prepared.spec.to_dict(), "quick": quick, "epochs": prepared.epochs}
+    before = {"spec": stored.spec, "quick": stored.quick, "epochs": stored.epochs}
+    differences = _differences(before, now)
+    if differences:
+        shown = "; ".join(differences[:3]) + ("; ..." if len(differences) > 3 else "")
+        raise RunError(
+            f"{run.path}: cannot resume: the experiment changed since this run started "
+            f"({shown}). Resume with the same file and flags, or start a new run."
+        )
+
+
+def _differences(before: Any, now: Any, path: str = "") -> list[str]:
+    if isinstance(before, dict) and isinstance(now, dict):
+        out: list[str] = []
+        for key in sorted(set(before) | set(now), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            sub = sub.removeprefix("spec.")
+            if key not in before:
+                out.append(f"{sub} is new ({now[key]!r})")
+            elif key not in now:
+                out.append(f"{sub} was removed (was {before[key]!r})")
+            else:
+                out += _differences(before[key], now[key], sub)
+        return out
+    if before != now:
+        return [f"{path}: {before!r} in the run, {now!r} now"]
+    return []
+
+
+def _place_tensorboard_logs(prepared: PreparedExperiment, run: RunDir, *, in_lab: bool) -> None:
+    """TensorBoard logs go under the run (a lab's runs: under the lab folder, so one
+    ``tensorboard --logdir LAB`` shows them all); absolute paths are kept."""
+    for callback in prepared.callbacks:
+        if type(callback).__name__ != "TensorBoard":
+            continue
+        given = _callback_args(prepared.spec, "TensorBoard").get("log_dir")
+        base = run.path.parent if in_lab else run.path
+        if given is None:
+            callback.log_dir = str(run.file(files.TENSORBOARD))
+        elif not Path(str(given)).is_absolute():
+            callback.log_dir = str(base / str(given))
+
+
+def _train_phase(
+    run: RunDir,
+    prepared: PreparedExperiment,
+    options: RunOptions,
+    state: TrainingState | None,
+    *,
+    progress: ProgressHook | None,
+    callbacks: Sequence[Any],
+) -> TrainingResult:
+    """Train (from the checkpoint, when resuming), keeping history.csv and the checkpoint
+    current; a Ctrl-C request ends training after the current epoch."""
+    spec, model = prepared.spec, prepared.model
     hook = progress or SilentProgress()
     hook.start(spec.name, prepared.epochs)
-
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, float]] = [dict(r) for r in state.history] if state else []
+    if rows:
+        hook.advance(len(rows))
     last_write = [time.perf_counter()]
 
     def on_epoch_end(epoch: int, logs: dict[str, float]) -> None:
@@ -463,7 +647,7 @@ def run_experiment(
         # Keep history.csv current (at most every 2 s) so long runs can be watched.
         now = time.perf_counter()
         if now - last_write[0] >= HISTORY_FLUSH_SECONDS or len(rows) == 1:
-            _write_history(run, rows)
+            run.write_history(rows)
             last_write[0] = now
         if stop_requested():
             # Ends training after this epoch, as EarlyStopping does (the fused trainer re-runs
@@ -471,8 +655,7 @@ def run_experiment(
             model.stop_training = True
 
     validation = prepared.validation
-    start = time.perf_counter()
-    run.set_status("incomplete", reason="training")
+    run.set_status("incomplete", phase="training", reason="training", epochs_asked=prepared.epochs)
     try:
         result = train(
             model,
@@ -485,11 +668,19 @@ def run_experiment(
             lr_schedule=spec.fit.lr_schedule,
             callbacks=[*prepared.callbacks, *callbacks],
             on_epoch_end=on_epoch_end,
-            trainer=trainer or spec.fit.trainer,
+            trainer=options.trainer or spec.fit.trainer,
             seed=spec.seed,
+            checkpoint=CheckpointPolicy(
+                run.file(files.CHECKPOINT),
+                every_seconds=options.checkpoint_seconds,
+                interrupted=stop_requested,
+            ),
+            resume=state,
         )
     except Exception as exc:
-        run.set_status("incomplete", reason=f"failed: {type(exc).__name__}: {exc}")
+        run.set_status(
+            "incomplete", phase="training", reason=f"failed: {type(exc).__name__}: {exc}"
+        )
         raise
     finally:
         hook.finish()
@@ -497,68 +688,33 @@ def run_experiment(
         result.interrupted = True
     if validation is not None and validation[0] == "test":
         result.notes.append("validation curves use the test split (as in the chapter)")
-    run.write_text("history.csv", result.history.to_csv())
+    run.write_history(result.history)
+    if result.interrupted:
+        _save_interrupted(run, prepared, result, options)
+    run.set_status("incomplete", phase="trained", reason="evaluating", epochs_run=result.epochs_run)
+    return result
 
-    record: dict[str, Any] | None = None  # metrics.json, once written
 
-    def stop_if_requested() -> None:
-        if result.interrupted or stop_requested():
-            result.interrupted = True
-            _save_interrupted(run, result, params, prepared.epochs, record, write_report, lang)
-
-    stop_if_requested()
-    metrics = _evaluate(model, prepared.splits, spec.fit.batch_size)
-    stop_if_requested()
-    expectations = check_expectations(
-        spec, metrics, quick=quick, data_name=prepared.splits.train.name
-    )
-    lr_test = None
-    if spec.fit.lr_range_test:
-        from neuralab.training.lr_finder import suggest_per_epoch_learning_rates
-
-        lrs = result.history["learning_rate"].to_numpy()
-        losses = result.history["loss"].to_numpy()
-        smoothed, suggested = suggest_per_epoch_learning_rates(
-            lrs, losses, smoothing_std=RANGE_TEST_SMOOTHING_STD
-        )
-        lr_test = {
-            "kind": "per-epoch",
-            "schedule": spec.fit.lr_schedule,
-            "learning_rates": lrs.tolist(),
-            "losses": losses.tolist(),
-            "smoothed_losses": smoothed.tolist(),
-            "smoothing_std": RANGE_TEST_SMOOTHING_STD,
-            "suggestions": suggested,
-        }
-        run.write_json("lr_test.json", lr_test)
-    run.save_model(model)
-    stop_if_requested()
-    lr_value = prepared.learning_rate
-    record = {
-        "name": spec.name,
-        "title": spec.title,
-        "splits": {k: v.n_samples for k, v in prepared.splits.items()},
-        "data_source": prepared.splits.train.source,
-        "data_notes": list(prepared.splits.train.notes),
-        "data_name": prepared.splits.train.name,
-        "class_names": list(prepared.splits.train.class_names),
-        "validation_split": validation[0] if validation else None,
-        "metrics": metrics,
-        "params": params,
-        "training": result.to_dict(),
-        "total_time": round(time.perf_counter() - start, 3),
-        "learning_rate": lr_value if isinstance(lr_value, int | float) else None,
-        "expectations": expectations,
-        "reference": spec.reference.model_dump() if spec.reference else None,
-        "findings": [
-            {"severity": f.severity, "code": f.code, "message": f.message}
-            for f in prepared.findings
-        ],
-        "quick": quick,
-    }
-    run.write_json("metrics.json", record)
+def _finish_phase(
+    run: RunDir, prepared: PreparedExperiment, options: RunOptions, result: TrainingResult
+) -> RunResult:
+    """Evaluate, save the model, the metrics and the figures' data; mark complete; report."""
+    from neuralab.models.builder import count_params
     from neuralab.models.shape_doctor import from_logits
+    from neuralab.runs.plots import write_run_plots
 
+    spec, model = prepared.spec, prepared.model
+    metrics = _evaluate(model, prepared.splits, spec.fit.batch_size)
+    _stop_if_requested(run, prepared, result, options)
+    expectations = check_expectations(
+        spec, metrics, quick=options.quick, data_name=prepared.splits.train.name
+    )
+    lr_test = _range_test(run, spec, result)
+    save_model(run, model)
+    _stop_if_requested(run, prepared, result, options)
+    record = _metrics_record(prepared, options, result, metrics, expectations)
+    run.write(record)
+    run.set_status("incomplete", phase="evaluated", reason="plotting", epochs_run=result.epochs_run)
     write_run_plots(
         run,
         model=model,
@@ -566,65 +722,151 @@ def run_experiment(
         from_logits=from_logits(prepared.loss),
         report=spec.report,
     )
-    stop_if_requested()
-    run.set_status("complete", epochs_run=result.epochs_run)
-    if write_report:
+    _stop_if_requested(run, prepared, result, options)
+    run.set_status("complete", phase="complete", epochs_run=result.epochs_run)
+    with contextlib.suppress(FileNotFoundError):
+        run.file(files.CHECKPOINT).unlink()  # the run is complete: nothing to resume
+    if options.write_report:
         from neuralab.reports.html import write_run_report
 
-        write_run_report(run.path, lang=lang)
+        write_run_report(run.path, lang=options.lang)
+    lr_value = prepared.learning_rate
     return RunResult(
         name=spec.name,
         path=run.path,
         spec=spec,
         training=result,
         metrics=metrics,
-        params=params,
+        params=count_params(model),
         findings=prepared.findings,
         expectations=expectations,
-        lr_test=lr_test,
+        lr_test=lr_test.model_dump() if lr_test else None,
         learning_rate=float(lr_value)
         if isinstance(lr_value, int | float) and math.isfinite(lr_value)
         else None,
         model=model,
         splits=prepared.splits,
+        data_source=prepared.splits.train.source,
+        data_notes=tuple(prepared.splits.train.notes),
     )
+
+
+def _range_test(run: RunDir, spec: ExperimentSpec, result: TrainingResult) -> LRTestRecord | None:
+    """The per-epoch range test's record (``fit.lr_range_test``), written to the run."""
+    if not spec.fit.lr_range_test:
+        return None
+    from neuralab.training.lr_finder import suggest_per_epoch_learning_rates
+
+    lrs = result.history["learning_rate"].to_numpy()
+    losses = result.history["loss"].to_numpy()
+    smoothed, suggested = suggest_per_epoch_learning_rates(
+        lrs, losses, smoothing_std=RANGE_TEST_SMOOTHING_STD
+    )
+    record = LRTestRecord(
+        schedule=spec.fit.lr_schedule,
+        learning_rates=tuple(float(v) for v in lrs),
+        losses=tuple(float(v) for v in losses),
+        smoothed_losses=tuple(float(v) for v in smoothed),
+        smoothing_std=RANGE_TEST_SMOOTHING_STD,
+        suggestions={k: float(v) for k, v in suggested.items()},
+    )
+    run.write(record)
+    return record
+
+
+def _training_info(result: TrainingResult) -> TrainingInfo:
+    return TrainingInfo(
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        monitor=result.monitor,
+        wall_time=round(result.wall_time, 3),
+        backend=result.backend,
+        trainer=result.trainer,
+        interrupted=result.interrupted,
+        resumed_from=result.resumed_from,
+        notes=tuple(result.notes),
+    )
+
+
+def _metrics_record(
+    prepared: PreparedExperiment,
+    options: RunOptions,
+    result: TrainingResult,
+    metrics: dict[str, dict[str, float]],
+    expectations: list[dict[str, Any]],
+) -> MetricsRecord:
+    from neuralab.models.builder import count_params
+
+    spec, train_part = prepared.spec, prepared.splits.train
+    lr_value = prepared.learning_rate
+    validation = prepared.validation
+    return MetricsRecord(
+        name=spec.name,
+        title=spec.title,
+        group=options.group or spec.name,
+        seed=spec.seed,
+        splits={k: v.n_samples for k, v in prepared.splits.items()},
+        data_source=train_part.source,
+        data_notes=tuple(train_part.notes),
+        data_name=train_part.name,
+        class_names=tuple(str(c) for c in train_part.class_names),
+        validation_split=validation[0] if validation else None,
+        metrics=metrics,
+        directions=metric_directions(prepared.model, result.history.columns),
+        params=count_params(prepared.model),
+        training=_training_info(result),
+        total_time=round(result.wall_time, 3),
+        learning_rate=float(lr_value)
+        if isinstance(lr_value, int | float) and math.isfinite(lr_value)
+        else None,
+        expectations=tuple(ExpectationResult(**e) for e in expectations),
+        reference=spec.reference.model_dump() if spec.reference else None,
+        findings=tuple(
+            FindingRecord(severity=f.severity, code=f.code, message=f.message)
+            for f in prepared.findings
+        ),
+        quick=options.quick,
+    )
+
+
+def _stop_if_requested(
+    run: RunDir, prepared: PreparedExperiment, result: TrainingResult, options: RunOptions
+) -> None:
+    if result.interrupted or stop_requested():
+        result.interrupted = True
+        _save_interrupted(run, prepared, result, options)
 
 
 def _save_interrupted(
-    run: RunDir,
-    result: TrainingResult,
-    params: dict[str, int],
-    epochs_asked: int,
-    record: dict[str, Any] | None,
-    write_report: bool,
-    lang: str,
+    run: RunDir, prepared: PreparedExperiment, result: TrainingResult, options: RunOptions
 ) -> NoReturn:
-    """Mark the run incomplete (its history is written), report it, raise KeyboardInterrupt.
+    """Mark the run incomplete (history and checkpoint are written), report it, and raise
+    KeyboardInterrupt."""
+    from neuralab.models.builder import count_params
 
-    ``record`` is the full metrics.json if it was written already (stopped while plotting).
-    """
     run.set_status(
         "incomplete",
+        phase="training",
         reason="interrupted (Ctrl-C)",
         epochs_run=result.epochs_run,
-        epochs_asked=epochs_asked,
+        epochs_asked=prepared.epochs,
     )
-    if record is None:
-        record = {"params": params}
-    run.write_json("metrics.json", {**record, "training": result.to_dict()})
-    if write_report:
+    run.write(
+        MetricsRecord(
+            name=prepared.spec.name,
+            title=prepared.spec.title,
+            group=options.group or prepared.spec.name,
+            seed=prepared.spec.seed,
+            params=count_params(prepared.model),
+            training=_training_info(result),
+            quick=options.quick,
+        )
+    )
+    if options.write_report:
         from neuralab.reports.html import write_run_report
 
-        write_run_report(run.path, lang=lang)
+        write_run_report(run.path, lang=options.lang)
     raise KeyboardInterrupt
-
-
-def _write_history(run: RunDir, rows: list[dict[str, float]]) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
-    run.write_text("history.csv", frame.to_csv())
 
 
 def _callback_args(spec: ExperimentSpec, type_name: str) -> dict[str, Any]:
@@ -632,7 +874,3 @@ def _callback_args(spec: ExperimentSpec, type_name: str) -> dict[str, Any]:
         if cb.type == type_name:
             return dict(cb.args)
     return {}
-
-
-def as_float_array(values: Any) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)

@@ -26,30 +26,63 @@ def should_stream(x: Any, limit: int | None = None) -> bool:
     return is_on_disk(x) and int(getattr(x, "nbytes", 0)) > limit
 
 
-def array_batches(
-    x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool = False, seed: int = 0
-) -> Any:
-    """A ``keras.utils.PyDataset`` of ``(x[batch], y[batch])``, reshuffled (seeded) each epoch.
+def epoch_order(n: int, *, shuffle: bool, seed: int, epoch: int) -> np.ndarray:
+    """The row order of ``epoch``: a permutation drawn from ``(seed, epoch)`` alone, so any
+    epoch's batches can be made again without the epochs before it (resuming a run)."""
+    if not shuffle:
+        return np.arange(n)
+    return np.random.default_rng([seed, epoch]).permutation(n)
 
-    Rows of a batch are read in file order (sorted indices) so the reads stay sequential.
+
+def epoch_batches(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    initial_epoch: int = 0,
+    epochs: int = 1,
+    sort_rows: bool = False,
+) -> Any:
+    """A ``keras.utils.PyDataset`` of the batches of epochs ``initial_epoch .. epochs - 1``.
+
+    Item ``i`` is batch ``i % steps`` of epoch ``initial_epoch + i // steps`` (``steps`` =
+    batches per epoch, the last one partial), a pure function of ``i``: give ``model.fit``
+    ``steps_per_epoch=steps`` so it reads the items in order across epochs. The batches are
+    the same whether training runs through or resumes at ``initial_epoch``, and whatever
+    Keras prefetches. ``sort_rows`` reads a batch's rows in file order (memory maps).
     """
     import keras
 
-    class ArrayBatches(keras.utils.PyDataset):
+    n = len(x)
+    steps = math.ceil(n / batch_size)
+
+    class EpochBatches(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
-            self._rng = np.random.default_rng(seed)
-            self._order = self._rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            self._epoch = -1
+            self._order = np.arange(n)
 
         def __len__(self) -> int:
-            return math.ceil(len(x) / batch_size)
+            return steps * max(epochs - initial_epoch, 1)
 
         def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-            rows = np.sort(self._order[index * batch_size : (index + 1) * batch_size])
+            epoch, step = divmod(int(index), steps)
+            epoch += initial_epoch
+            if epoch != self._epoch:
+                self._order = epoch_order(n, shuffle=shuffle, seed=seed, epoch=epoch)
+                self._epoch = epoch
+            rows = self._order[step * batch_size : (step + 1) * batch_size]
+            if sort_rows:
+                rows = np.sort(rows)
             return np.asarray(x[rows]), np.asarray(y[rows])
 
-        def on_epoch_end(self) -> None:
-            if shuffle:
-                self._order = self._rng.permutation(len(x))
+    return EpochBatches()
 
-    return ArrayBatches()
+
+def array_batches(
+    x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool = False, seed: int = 0
+) -> Any:
+    """One epoch's batches of ``(x, y)`` in order (streamed validation data)."""
+    return epoch_batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, sort_rows=True)

@@ -7,14 +7,21 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from neuralab.errors import NeuralabError, one_of
+from neuralab.training.checkpoint import (
+    CheckpointPolicy,
+    TrainingState,
+    make_checkpointer,
+    restore_callbacks,
+    restore_model,
+)
 from neuralab.training.schedules import EpochSchedule
-from neuralab.training.streaming import array_batches, is_on_disk, should_stream
+from neuralab.training.streaming import array_batches, epoch_batches, is_on_disk, should_stream
 
 if TYPE_CHECKING:
     import keras
@@ -40,6 +47,7 @@ class TrainingResult:
         trainer: ``"fused"`` (one compiled program per epoch, JAX) or ``"fit"``.
         notes: Why ``model.fit`` was used instead of the fused trainer, and similar.
         interrupted: True when training was stopped by Ctrl-C.
+        resumed_from: Epochs restored from a checkpoint before training went on (or None).
     """
 
     history: pd.DataFrame
@@ -51,6 +59,7 @@ class TrainingResult:
     trainer: str = "fit"
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    resumed_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +70,7 @@ class TrainingResult:
             "backend": self.backend,
             "trainer": self.trainer,
             "interrupted": self.interrupted,
+            "resumed_from": self.resumed_from,
             "notes": self.notes,
         }
 
@@ -81,6 +91,31 @@ def current_learning_rate(model: keras.Model) -> float:
     return float(keras.ops.convert_to_numpy(value))
 
 
+def metric_directions(
+    model: keras.Model, columns: Sequence[str] = ()
+) -> dict[str, Literal["up", "down"]]:
+    """Whether higher (``up``) or lower (``down``) is better, per metric name, as each
+    compiled Keras metric says (the rule ``EarlyStopping(mode="auto")`` follows); losses go
+    down. History columns the metrics do not name (``learning_rate``) are left out.
+    """
+    from neuralab._keras_compat import compiled_metrics, metric_direction
+
+    directions: dict[str, Literal["up", "down"]] = {"loss": "down"}
+    for metric in compiled_metrics(model):
+        found = metric_direction(metric)
+        if found == "up":
+            directions[metric.name] = "up"
+        elif found == "down":
+            directions[metric.name] = "down"
+        elif "loss" in metric.name or "error" in metric.name:
+            directions[metric.name] = "down"
+    for column in columns:
+        base = str(column).removeprefix("val_")
+        if base.endswith("loss") and base not in directions:
+            directions[base] = "down"
+    return directions
+
+
 def align_labels(model: keras.Model, y: np.ndarray) -> np.ndarray:
     """Give 1-D labels the model's ``(n, 1)`` output shape for a single-unit output.
 
@@ -95,7 +130,7 @@ def align_labels(model: keras.Model, y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
+def _make_recorder(on_epoch_end: EpochHook | None, rows: list[dict[str, float]]) -> Any:
     import keras
 
     class _Recorder(keras.callbacks.Callback):
@@ -106,7 +141,7 @@ def _make_recorder(on_epoch_end: EpochHook | None) -> Any:
 
         def __init__(self) -> None:
             super().__init__()
-            self.rows: list[dict[str, float]] = []
+            self.rows = rows
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             row = {k: float(v) for k, v in (logs or {}).items()}
@@ -148,6 +183,8 @@ def train(
     on_epoch_end: EpochHook | None = None,
     trainer: str = "auto",
     seed: int = 0,
+    checkpoint: CheckpointPolicy | None = None,
+    resume: TrainingState | None = None,
 ) -> TrainingResult:
     """Train a compiled Keras model with ``model.fit`` and record everything per epoch.
 
@@ -167,7 +204,13 @@ def train(
         on_epoch_end: ``hook(epoch, logs)`` called after each epoch (for progress bars).
         trainer: ``"auto"`` (the compiled whole-epoch trainer on JAX when the model and
             callbacks allow it, else ``model.fit``), ``"fused"`` (require it) or ``"fit"``.
-        seed: Seed of the fused trainer's per-epoch shuffling.
+        seed: Seed of the per-epoch shuffling (both trainers draw their own seeded orders,
+            so a resumed run sees the same batches as one that never stopped).
+        checkpoint: Save resumable state at epoch or chunk boundaries (see
+            :class:`~neuralab.training.checkpoint.CheckpointPolicy`).
+        resume: Continue from this saved state: the model (built and compiled as when it was
+            saved) gets its variables back, callbacks their state, and training goes on from
+            the epoch after the last saved one. The result equals an uninterrupted run's.
 
     Returns:
         A :class:`TrainingResult`.
@@ -192,7 +235,11 @@ def train(
     y = align_labels(model, y)
     if validation_data is not None:
         validation_data = (validation_data[0], align_labels(model, validation_data[1]))
-    recorder = _make_recorder(on_epoch_end)
+    rows: list[dict[str, float]] = [dict(r) for r in resume.history] if resume else []
+    initial_epoch = resume.epoch if resume else 0
+    if resume is not None:
+        restore_model(model, resume)
+    recorder = _make_recorder(on_epoch_end, rows)
     all_callbacks: list[Any] = list(callbacks)
     if lr_schedule is not None:
         schedule = (
@@ -216,10 +263,29 @@ def train(
         else:
             logger.info("fused trainer not used: %s; using model.fit", reason)
             notes.append(f"model.fit used: {reason}")
+    rng = np.random.default_rng(seed)
+    if resume is not None and resume.rng is not None and used == "fused":
+        rng.bit_generator.state = resume.rng
+    if checkpoint is not None:
+        all_callbacks.append(
+            make_checkpointer(
+                checkpoint,
+                callbacks=callbacks,
+                rows=rows,
+                epochs=epochs,
+                rng=rng if used == "fused" else None,
+                chunked=used == "fused",
+                wall_before=resume.wall_time if resume else 0.0,
+            )
+        )
+    if resume is not None:
+        all_callbacks.append(_restorer(list(callbacks), resume))
     interrupted = False
     start = time.perf_counter()
     try:
-        if used == "fused":
+        if resume is not None and (resume.finished or initial_epoch >= epochs):
+            pass  # training had ended: the restored variables are the final ones
+        elif used == "fused":
             from neuralab.training.fused import fused_fit
 
             fused_fit(
@@ -232,33 +298,26 @@ def train(
                 shuffle=shuffle,
                 seed=seed,
                 callbacks=all_callbacks,
-            )
-        elif should_stream(x):
-            # A large memory map (cached images): stream batches instead of one in-memory tensor.
-            batches = array_batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
-            val = validation_data
-            if val is not None and is_on_disk(val[0]):
-                val = array_batches(val[0], val[1], batch_size=max(batch_size, 64))
-            model.fit(
-                batches, epochs=epochs, validation_data=val, callbacks=all_callbacks, verbose=0
+                initial_epoch=initial_epoch,
+                rng=rng,
             )
         else:
-            if is_on_disk(x):  # small enough: one read into memory beats batch-by-batch reads
-                x = np.asarray(x)
-            model.fit(
+            _fit(
+                model,
                 x,
                 y,
                 epochs=epochs,
+                initial_epoch=initial_epoch,
                 batch_size=batch_size,
                 validation_data=validation_data,
                 shuffle=shuffle,
+                seed=seed,
                 callbacks=all_callbacks,
-                verbose=0,
             )
     except KeyboardInterrupt:
         interrupted = True
         logger.warning("training interrupted after %d epochs", len(recorder.rows))
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - start + (resume.wall_time if resume else 0.0)
     history = pd.DataFrame(recorder.rows)
     history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
     monitor = "val_loss" if "val_loss" in history else "loss"
@@ -275,4 +334,70 @@ def train(
         trainer=used,
         interrupted=interrupted,
         notes=notes,
+        resumed_from=initial_epoch if resume is not None else None,
     )
+
+
+def _fit(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    initial_epoch: int,
+    batch_size: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    shuffle: bool,
+    seed: int,
+    callbacks: list[Any],
+) -> None:
+    """``model.fit`` over neuralab's own seeded epoch orders (:func:`epoch_batches`).
+
+    Keras's own shuffling draws from a random state that a new process cannot put back at
+    epoch ``k``; these orders depend on ``(seed, epoch)`` only, so a resumed run trains on the
+    same batches. Memory maps larger than ``STREAM_BYTES`` are read batch by batch, smaller
+    ones once into memory.
+    """
+    stream = should_stream(x)
+    if is_on_disk(x) and not stream:  # small enough: one read beats batch-by-batch reads
+        x = np.asarray(x)
+    batches = epoch_batches(
+        x,
+        y,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        initial_epoch=initial_epoch,
+        epochs=epochs,
+        sort_rows=stream,
+    )
+    val: Any = validation_data
+    if val is not None and is_on_disk(val[0]) and should_stream(val[0]):
+        val = array_batches(val[0], val[1], batch_size=max(batch_size, 64))
+    elif val is not None and is_on_disk(val[0]):
+        val = (np.asarray(val[0]), val[1])
+    model.fit(
+        batches,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=math.ceil(len(x) / batch_size),
+        validation_data=val,
+        validation_batch_size=None if val is None or not isinstance(val, tuple) else batch_size,
+        callbacks=callbacks,
+        shuffle=False,  # the order is the batches' own; Keras would shuffle whole batches
+        verbose=0,
+    )
+
+
+def _restorer(callbacks: list[Any], state: TrainingState) -> Any:
+    """A callback (put last) giving the others their saved state after their reset."""
+    import keras
+
+    class _Restorer(keras.callbacks.Callback):
+        logs_only = True
+        reads_optimizer_step = False
+
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            restore_callbacks(callbacks, state)
+
+    return _Restorer()

@@ -1,0 +1,49 @@
+"""The names of the files in a run or lab directory: the one place that spells them.
+
+A run directory (``runs/<name>-<time>/`` or ``LAB/<experiment>/``)::
+
+    status.json        StatusRecord: complete / incomplete, phase, why (written first and last)
+    spec.json          SpecRecord: the resolved experiment spec
+    history.csv        one row per epoch (index ``epoch``): loss, metrics, val_*, learning_rate
+    metrics.json       MetricsRecord: evaluation per split, expectations, timings, training
+    env.json           EnvRecord: package versions, backend (and why), seed, CPU
+    lr_test.json       LRTestRecord: a per-epoch learning-rate range test
+    evaluation.json    EvaluationRecord: confusion matrix, classification report
+    layers.json        LayersRecord: name, type, output shape, parameters per layer
+    weights.json       WeightsRecord: weight statistics (and a histogram of one layer)
+    model.keras        the trained model
+    summary.txt        model.summary()
+    checkpoint.npz     the resumable training state (removed when the run is complete)
+    plots/             figures (and the .npz data that redraw them without Keras)
+    report.html        the self-contained report
+
+A lab directory holds ``lab.json`` (LabRecord), one run directory per experiment, ``plots/``
+and ``report.html``. ``lr_find.json`` (LRFindRecord) is the record of ``neuralab lr-find``.
+"""
+
+from __future__ import annotations
+
+STATUS = "status.json"
+SPEC = "spec.json"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+ENV = "env.json"
+LR_TEST = "lr_test.json"
+LR_FIND = "lr_find.json"
+EVALUATION = "evaluation.json"
+LAYERS = "layers.json"
+WEIGHTS = "weights.json"
+LAB = "lab.json"
+MODEL = "model.keras"
+SUMMARY = "summary.txt"
+CHECKPOINT = "checkpoint.npz"
+REPORT = "report.html"
+PLOTS = "plots"
+BOUNDARY = "plots/decision_boundary.npz"
+PREDICTIONS = "plots/predictions.npz"
+TENSORBOARD = "tensorboard"
+
+
+def plot(name: str) -> str:
+    """The relative path of figure ``name`` (``plots/<name>.png``)."""
+    return f"{PLOTS}/{name}.png"

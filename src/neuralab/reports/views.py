@@ -1,0 +1,281 @@
+"""What the report templates show: typed views built from a run's or a lab's records alone.
+
+The templates get these objects and nothing else; they are rendered with ``StrictUndefined``,
+so a field a template asks for and a view lacks fails loudly (in the tests), never as a blank
+on the page.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neuralab.record import (
+    EnvRecord,
+    EvaluationRecord,
+    LabDir,
+    LabRecord,
+    LayersRecord,
+    LRTestRecord,
+    MetricsRecord,
+    RunDir,
+    SpecRecord,
+    StatusRecord,
+    WeightsRecord,
+    files,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The figures a run report may embed (plots/<name>.png).
+FIGURES = (
+    "decision_boundary",
+    "history",
+    "history_loss",
+    "history_accuracy",
+    "lr_range",
+    "confusion",
+    "first",
+    "top_losses",
+    "weights",
+)
+
+
+def data_uri(path: Path) -> str | None:
+    """A PNG file as a ``data:`` URI (reports are self-contained), or None if absent."""
+    if not path.exists():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def run_images(run_dir: Path) -> dict[str, str | None]:
+    return {name: data_uri(run_dir / files.plot(name)) for name in FIGURES}
+
+
+@dataclass(repr=False)
+class FitSummary:
+    """Best epoch and the train/validation gap there (the overfitting chapter's table)."""
+
+    monitor: str
+    best_epoch: int
+    best_value: float
+    val_accuracy: float | None
+    train_value: float | None
+    gap: float | None
+    final_gap: float | None
+
+
+@dataclass(repr=False)
+class RunView:
+    """One run as the templates see it."""
+
+    name: str
+    title: str
+    path: str
+    status: str
+    status_info: StatusRecord
+    spec: dict[str, Any]
+    quick: bool
+    record: MetricsRecord
+    env: EnvRecord | None
+    summary: str
+    history: pd.DataFrame
+    lr_test: LRTestRecord | None
+    evaluation: EvaluationRecord | None
+    layers: tuple[dict[str, Any], ...]
+    weights: WeightsRecord | None
+    images: dict[str, str | None] = field(default_factory=dict)
+
+    # The metrics record's fields, as the templates name them.
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        return self.record.metrics
+
+    @property
+    def params(self) -> dict[str, int]:
+        return self.record.params
+
+    @property
+    def training(self) -> Any:
+        return self.record.training
+
+    @property
+    def splits(self) -> dict[str, int]:
+        return self.record.splits
+
+    @property
+    def data_source(self) -> str:
+        return self.record.data_source
+
+    @property
+    def data_notes(self) -> tuple[str, ...]:
+        return self.record.data_notes
+
+    @property
+    def findings(self) -> tuple[Any, ...]:
+        return self.record.findings
+
+    @property
+    def expectations(self) -> tuple[Any, ...]:
+        return self.record.expectations
+
+    @property
+    def reference(self) -> dict[str, Any] | None:
+        return self.record.reference
+
+    @property
+    def learning_rate(self) -> float | None:
+        return self.record.learning_rate
+
+    @property
+    def validation_split(self) -> str | None:
+        return self.record.validation_split
+
+    @property
+    def matched(self) -> bool | None:
+        """All expectations met (None when there are none, or one was not judged)."""
+        checks = [e.passed for e in self.record.expectations]
+        return None if not checks or None in checks else all(checks)
+
+    @property
+    def lr_label(self) -> str:
+        """How the learning rate was set, when it is not one number: the per-epoch schedule
+        (a range test's), a schedule's type, or ``"suggested:..."``."""
+        schedule = self.spec.get("fit", {}).get("lr_schedule")
+        if schedule:
+            return str(schedule)
+        lr = self.spec.get("compile", {}).get("learning_rate")
+        if isinstance(lr, dict):
+            return str(lr.get("type", "schedule"))
+        return lr if isinstance(lr, str) else "default"
+
+    @property
+    def fit_summary(self) -> FitSummary | None:
+        return fit_summary(self.history, self.spec, self.record)
+
+
+def load_run(path: str | Path) -> RunView:
+    """Everything stored in a run directory, typed, for the templates.
+
+    Raises:
+        RunError: not a run directory, or a record of another schema version.
+    """
+    run = RunDir.open(path)
+    status = run.status
+    stored = run.read_optional(SpecRecord)
+    spec = stored.spec if stored else {}
+    record = run.read_optional(MetricsRecord) or MetricsRecord(
+        name=str(spec.get("name", run.path.name)), title=str(spec.get("title", ""))
+    )
+    layers = run.read_optional(LayersRecord)
+    return RunView(
+        name=record.name,
+        title=record.title or str(spec.get("title", "")),
+        path=str(run.path),
+        status=status.status,
+        status_info=status,
+        spec=spec,
+        quick=stored.quick if stored else record.quick,
+        record=record,
+        env=run.read_optional(EnvRecord),
+        summary=run.read_text(files.SUMMARY),
+        history=run.read_history(),
+        lr_test=run.read_optional(LRTestRecord),
+        evaluation=run.read_optional(EvaluationRecord),
+        layers=layers.layers if layers else (),
+        weights=run.read_optional(WeightsRecord),
+        images=run_images(run.path),
+    )
+
+
+def fit_summary(
+    history: pd.DataFrame, spec: dict[str, Any], record: MetricsRecord
+) -> FitSummary | None:
+    """Best epoch and the train/validation gap there, from the run's history.
+
+    The monitored value is the EarlyStopping callback's ``monitor`` if the run has one, else
+    ``val_loss``; whether its best is the highest or the lowest value is what the metric says
+    (recorded when the run trained). The gap is the validation value minus its training
+    counterpart (how much worse the model does on data it has not seen).
+    """
+    if history is None or not len(history):
+        return None
+    monitor = "val_loss"
+    for callback in spec.get("fit", {}).get("callbacks", []) or []:
+        if callback.get("type") == "EarlyStopping":
+            monitor = callback.get("monitor", "val_loss")
+    if monitor not in history:
+        monitor = "val_loss" if "val_loss" in history else "loss"
+    series = history[monitor]
+    if not series.notna().any():
+        return None
+    higher_is_better = record.direction(monitor) == "up"
+    best = int(series.idxmax() if higher_is_better else series.idxmin())
+    row = history.loc[best]
+    train_key = monitor.removeprefix("val_")
+    paired = monitor.startswith("val_") and train_key in history
+    return FitSummary(
+        monitor=monitor,
+        best_epoch=best,
+        best_value=float(row[monitor]),
+        val_accuracy=float(row["val_accuracy"]) if "val_accuracy" in history else None,
+        train_value=float(row[train_key]) if train_key in history else None,
+        gap=float(row[monitor] - row[train_key]) if paired else None,
+        final_gap=(
+            float(history[monitor].iloc[-1] - history[train_key].iloc[-1]) if paired else None
+        ),
+    )
+
+
+@dataclass(repr=False)
+class ComparisonView:
+    name: str
+    title: str
+    images: list[str]
+
+
+@dataclass(repr=False)
+class LabView:
+    """A lab as the templates see it: its record, its runs, its comparison figures."""
+
+    record: LabRecord
+    path: str
+    runs: list[RunView]
+    compare: list[ComparisonView]
+
+    def __getattr__(self, name: str) -> Any:
+        # The lab record's fields (title, status, backend...) read as the lab's own.
+        if name.startswith("_") or name == "record":
+            raise AttributeError(name)
+        return getattr(self.record, name)
+
+
+def compare_figure(lab_dir: Path, comparison: str, metric: str) -> Path:
+    return lab_dir / files.plot(f"compare_{comparison}_{metric}")
+
+
+def load_lab(path: str | Path) -> LabView:
+    """A lab directory's record and every run in it.
+
+    Raises:
+        RunError: not a lab directory, or a record of another schema version.
+    """
+    lab = LabDir.open(path)
+    record = lab.read()
+    runs = [load_run(run.path) for run in lab.runs(record)]
+    comparisons = [
+        ComparisonView(
+            name=c.name,
+            title=c.title,
+            images=[
+                uri
+                for metric in c.metrics
+                if (uri := data_uri(compare_figure(lab.path, c.name, metric)))
+            ],
+        )
+        for c in record.compare
+    ]
+    return LabView(record=record, path=str(lab.path), runs=runs, compare=comparisons)

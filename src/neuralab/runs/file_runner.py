@@ -1,0 +1,422 @@
+"""Running a file of experiments (a lab is such a file) into one directory with one report.
+
+Every experiment is validated and prepared once (data loaded, model built and compiled, shape
+doctor run) before the first one trains, so a bad spec writes nothing and a bad file in the
+data is reported once. A lab directory can be resumed after a hard kill: complete runs are kept
+(their spec checked against the file's), an interrupted one continues from its checkpoint, and
+missing ones run; the lab's report is drawn once at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neuralab.config import SUGGESTIONS, ExperimentFile, ExperimentSpec
+from neuralab.errors import NeuralabError, RunError
+from neuralab.record import ComparisonRecord, LabDir, LabRecord, RunDir, files, new_directory
+from neuralab.runs.runner import (
+    PreparedExperiment,
+    RunResult,
+    check_same_spec,
+    prepare_experiment,
+    run_experiment,
+)
+from neuralab.training.progress import ProgressHook
+
+logger = logging.getLogger(__name__)
+
+# Report-drawing processes beside a lab's training (figures are single-threaded matplotlib).
+REPORT_WORKERS = 2
+
+ProgressFactory = Callable[[str], ProgressHook | None]
+
+
+@dataclass(repr=False)
+class LabResult:
+    """All runs of one experiment file."""
+
+    name: str
+    path: Path
+    runs: list[RunResult] = field(default_factory=list)
+    wall_time: float = 0.0
+    status: str = "complete"
+
+    @property
+    def report(self) -> Path:
+        return self.path / files.REPORT
+
+    def __getitem__(self, name: str) -> RunResult:
+        for run in self.runs:
+            if run.name == name:
+                return run
+        raise KeyError(name)
+
+    def __repr__(self) -> str:
+        return (
+            f"LabResult({self.name!r}, runs={len(self.runs)}, status={self.status!r}, "
+            f"wall_time={self.wall_time:.1f}s, path={str(self.path)!r})"
+        )
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """How a file of experiments is run (the same for each of its experiments)."""
+
+    quick: bool = False
+    lang: str = "en"
+    backend_reason: str = ""
+    trainer: str | None = None
+    jobs: int = 1
+
+
+def _where(experiments: ExperimentFile, i: int, spec: ExperimentSpec) -> str:
+    return f"{experiments.source}: experiments[{i}] ({spec.name})"
+
+
+def _check_jobs(experiments: ExperimentFile, jobs: int) -> None:
+    if jobs < 1:
+        raise NeuralabError(f"`jobs` must be at least 1. Received: jobs={jobs}.")
+    if jobs > 1:
+        waiting = [
+            e.name for e in experiments.experiments if isinstance(e.compile.learning_rate, str)
+        ]
+        if waiting:
+            raise NeuralabError(
+                f"--jobs {jobs}: {', '.join(waiting)} use a suggested learning rate, which needs "
+                "the range test before them to finish first. Run with --jobs 1."
+            )
+
+
+def prepare_file(experiments: ExperimentFile, *, quick: bool) -> list[PreparedExperiment]:
+    """Validate and prepare every experiment once (data sets shared between experiments).
+
+    ``"suggested:"`` learning rates are set to a placeholder here and to the range test's
+    suggestion when their turn comes (:func:`_apply_suggestion`).
+    """
+    placeholder = {
+        e.name: dict.fromkeys(SUGGESTIONS, 1e-3)
+        for e in experiments.experiments
+        if e.fit.lr_range_test
+    }
+    cache: dict[str, Any] = {}
+    return [
+        prepare_experiment(
+            spec,
+            suggestions=placeholder,
+            quick=quick,
+            where=_where(experiments, i, spec),
+            data_cache=cache,
+        )
+        for i, spec in enumerate(experiments.experiments)
+    ]
+
+
+def _apply_suggestion(
+    prepared: PreparedExperiment, suggestions: Mapping[str, Mapping[str, float]], where: str
+) -> None:
+    """Give a ``"suggested:NAME"`` experiment the rate NAME's range test suggested."""
+    from neuralab.runs.runner import _resolve_learning_rate
+
+    if not isinstance(prepared.spec.compile.learning_rate, str):
+        return
+    rate = _resolve_learning_rate(prepared.spec, suggestions, where)
+    prepared.model.optimizer.learning_rate.assign(rate)
+    prepared.learning_rate = rate
+
+
+def _lab_record(
+    name: str,
+    experiments: ExperimentFile,
+    options: FileOptions,
+    *,
+    backend: str,
+    narrative: Mapping[str, Mapping[str, str]],
+) -> LabRecord:
+    return LabRecord(
+        lab=name,
+        title=experiments.title or name,
+        description=experiments.description,
+        source=experiments.source,
+        experiments=tuple(experiments.names()),
+        groups={n: (n,) for n in experiments.names()},
+        quick=options.quick,
+        lang=options.lang,
+        backend=backend,
+        backend_reason=options.backend_reason,
+        trainer=options.trainer,
+        compare=tuple(ComparisonRecord(**c.model_dump(mode="json")) for c in experiments.compare),
+        narrative={k: dict(v) for k, v in narrative.items()},
+    )
+
+
+def _open_lab(
+    name: str,
+    experiments: ExperimentFile,
+    options: FileOptions,
+    *,
+    output: str | Path,
+    resume: str | Path | None,
+    narrative: Mapping[str, Mapping[str, str]],
+) -> tuple[Path, LabRecord]:
+    import keras
+
+    backend = keras.backend.backend()
+    fresh = _lab_record(name, experiments, options, backend=backend, narrative=narrative)
+    if resume is None:
+        lab_dir = new_directory(output, name)
+        LabDir(lab_dir).write(fresh)
+        return lab_dir, fresh
+    lab = LabDir.open(resume)
+    stored = lab.read()
+    problems = []
+    if stored.lab != name:
+        problems.append(f"it holds {stored.lab!r}, not {name!r}")
+    if stored.experiments != fresh.experiments:
+        problems.append(
+            f"its experiments are {list(stored.experiments)}, the file's {list(fresh.experiments)}"
+        )
+    if stored.quick != options.quick:
+        problems.append(f"it ran with quick={stored.quick}, now quick={options.quick}")
+    if stored.backend != backend:
+        problems.append(f"it ran on {stored.backend}, now on {backend} (pass --backend)")
+    if problems:
+        raise RunError(
+            f"{lab.path}: cannot resume: {'; '.join(problems)}. Resume with the same file and "
+            "flags, or start a new run."
+        )
+    record = fresh.model_copy(
+        update={"started": stored.started, "resumed": stored.resumed + 1, "lang": options.lang}
+    )
+    lab.write(record)
+    return lab.path, record
+
+
+def run_experiment_file(
+    experiments: ExperimentFile,
+    *,
+    name: str,
+    output: str | Path = "runs",
+    quick: bool = False,
+    lang: str = "en",
+    progress: ProgressFactory | None = None,
+    backend_reason: str = "",
+    trainer: str | None = None,
+    jobs: int = 1,
+    resume: str | Path | None = None,
+    narrative: Mapping[str, Mapping[str, str]] | None = None,
+) -> LabResult:
+    """Run every experiment of a file in order into ``output/<name>-<timestamp>/``.
+
+    Learning-rate suggestions of range-test experiments are passed on to later ones
+    (``learning_rate = "suggested:NAME"``).
+
+    Args:
+        experiments: The validated file.
+        name: Lab or file name (directory prefix).
+        output: Parent folder.
+        quick: Cap epochs for a smoke run.
+        lang: Report language.
+        progress: ``factory(experiment_name)`` returning a progress hook, or None.
+        backend_reason: Why this backend (recorded).
+        trainer: Override every experiment's ``fit.trainer`` (``auto``, ``fused``, ``fit``).
+        jobs: Worker processes. Each experiment is seeded on its own, so the results are the
+            same whatever the order or the number of jobs; experiments whose learning rate
+            is ``"suggested:..."`` need the earlier range test and require ``jobs=1``.
+        resume: A lab directory this file was run into before: complete runs are kept, an
+            interrupted one continues from its checkpoint, missing ones run.
+        narrative: The lab's texts by language and key (stored in ``lab.json``).
+
+    Returns:
+        A :class:`LabResult`; ``report.html`` is written in its folder. On Ctrl-C the
+        finished runs and the interrupted one are kept, the lab is marked incomplete, its
+        report is written, and ``KeyboardInterrupt`` is raised again.
+
+    Raises:
+        RunError: ``resume`` is not a lab of this file, or an experiment changed since.
+    """
+    options = FileOptions(
+        quick=quick, lang=lang, backend_reason=backend_reason, trainer=trainer, jobs=jobs
+    )
+    _check_jobs(experiments, jobs)
+    prepared = prepare_file(experiments, quick=quick)
+    lab_dir, record = _open_lab(
+        name, experiments, options, output=output, resume=resume, narrative=narrative or {}
+    )
+    if resume is not None:  # every kept or resumed run is checked before anything trains
+        for item in prepared:
+            run = RunDir(lab_dir / item.spec.name)
+            if run.has(files.SPEC):
+                check_same_spec(run, item, quick=quick)
+    result = LabResult(name=name, path=lab_dir)
+    start = time.perf_counter()
+    try:
+        if jobs > 1:
+            result.runs = _run_in_workers(
+                experiments, lab_dir=lab_dir, options=options, progress=progress, resume=resume
+            )
+            written: set[Path] = set()
+        else:
+            written = _run_in_order(
+                experiments, prepared, lab_dir, options, result, progress, resume=resume
+            )
+    except BaseException:
+        result.status = "incomplete"
+        written = set()
+        raise
+    finally:
+        result.wall_time = time.perf_counter() - start
+        _close_lab(lab_dir, record, result, options, written)
+    return result
+
+
+def _run_in_order(
+    experiments: ExperimentFile,
+    prepared: list[PreparedExperiment],
+    lab_dir: Path,
+    options: FileOptions,
+    result: LabResult,
+    progress: ProgressFactory | None,
+    *,
+    resume: str | Path | None,
+) -> set[Path]:
+    """One experiment after the other in this process; reports drawn beside training."""
+    from neuralab.reports.render import PARALLEL_REPORTS_FROM, ReportWorker
+
+    suggestions: dict[str, dict[str, float]] = {}
+    # Background processes draw each finished run's report while the next model trains.
+    reports = (
+        [ReportWorker(lang=options.lang) for _ in range(REPORT_WORKERS)]
+        if len(prepared) >= PARALLEL_REPORTS_FROM
+        else []
+    )
+    written: set[Path] = set()
+    try:
+        for i, item in enumerate(prepared):
+            where = _where(experiments, i, item.spec)
+            _apply_suggestion(item, suggestions, where)
+            run = run_experiment(
+                experiments.experiments[i],
+                run_dir=lab_dir / item.spec.name,
+                quick=options.quick,
+                lang=options.lang,
+                progress=progress(item.spec.name) if progress else None,
+                backend_reason=options.backend_reason,
+                where=where,
+                write_report=False,
+                trainer=options.trainer,
+                prepared=item,
+                resume=resume is not None,
+            )
+            prepared[i] = None  # type: ignore[call-overload]  # free its model and data
+            result.runs.append(run)
+            if reports and not (run.kept and (run.path / files.REPORT).exists()):
+                reports[i % len(reports)].submit(run.path)
+            elif run.kept:
+                written.add(run.path)
+            if run.lr_test is not None:
+                suggestions[item.spec.name] = dict(run.lr_test["suggestions"])
+    finally:
+        for worker in reports:
+            written |= worker.close()
+    return written
+
+
+def _close_lab(
+    lab_dir: Path, record: LabRecord, result: LabResult, options: FileOptions, written: set[Path]
+) -> None:
+    """Write the lab's final record and its report (never hiding the error that stopped it)."""
+    from neuralab.reports.render import write_lab_report
+
+    first = result.runs[0] if result.runs else None
+    update: dict[str, Any] = {"status": result.status, "wall_time": round(result.wall_time, 2)}
+    if first is not None:
+        update |= {"data_source": first.data_source, "data_notes": tuple(first.data_notes)}
+    LabDir(lab_dir).write(record.model_copy(update=update))
+    try:
+        write_lab_report(lab_dir, lang=options.lang, written=written)
+    except Exception:
+        if result.status == "complete":
+            raise
+        logger.exception("could not write the report of the incomplete lab %s", lab_dir)
+
+
+def _run_in_worker(
+    spec: Any,
+    run_dir: Path,
+    options: FileOptions,
+    backend: str,
+    where: str,
+    resume: bool,
+    xla_cache: str | None = None,
+) -> RunResult:
+    """One experiment in a fresh worker process (its own Keras, its own seed)."""
+    from neuralab.backend import enable_compilation_cache, use_backend
+
+    use_backend(backend)
+    if xla_cache:  # the parent's on-disk compile cache: same-shaped models compile once
+        enable_compilation_cache(xla_cache)
+    result = run_experiment(
+        spec,
+        run_dir=run_dir,
+        quick=options.quick,
+        lang=options.lang,
+        backend_reason=options.backend_reason,
+        where=where,
+        write_report=False,
+        trainer=options.trainer,
+        resume=resume,
+    )
+    result.model = None  # live objects stay in the worker
+    result.splits = None
+    return result
+
+
+def _run_in_workers(
+    experiments: ExperimentFile,
+    *,
+    lab_dir: Path,
+    options: FileOptions,
+    progress: ProgressFactory | None,
+    resume: str | Path | None,
+) -> list[RunResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import keras
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Keras
+    xla_cache = None
+    if "jax" in sys.modules:
+        import jax
+
+        xla_cache = getattr(jax.config, "jax_compilation_cache_dir", None)
+    done: dict[str, RunResult] = {}
+    with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
+        futures = {
+            pool.submit(
+                _run_in_worker,
+                spec,
+                lab_dir / spec.name,
+                options,
+                keras.backend.backend(),
+                _where(experiments, i, spec),
+                resume is not None,
+                xla_cache,
+            ): spec.name
+            for i, spec in enumerate(experiments.experiments)
+        }
+        for future in as_completed(futures):
+            run = future.result()
+            done[run.name] = run
+            hook = progress(run.name) if progress else None
+            if hook is not None:
+                hook.start(run.name, run.training.epochs_run)
+                hook.advance(run.training.epochs_run)
+                hook.finish()
+    return [done[spec.name] for spec in experiments.experiments]
