@@ -104,7 +104,7 @@ LAB_EPOCH_CAP = 100
 def higgs_lab_capped() -> tuple[float, dict]:
     """The whole higgs-overfitting lab (8 models, TensorBoard, reports), epochs capped."""
     from neuralab.labs.registry import load_lab_spec
-    from neuralab.labs.runner import run_experiment_file
+    from neuralab.runs.file_runner import run_experiment_file
 
     spec = load_lab_spec("higgs-overfitting")
     capped = spec.model_copy(

@@ -9,8 +9,7 @@ import pytest
 
 from neuralab.errors import RunError
 from neuralab.labs import load_lab_spec, run_lab
-from neuralab.reports.html import write_lab_report
-from neuralab.reports.render import ReportWorker
+from neuralab.reports.render import ReportWorker, write_lab_report
 
 CHAPTER_MODELS = [f"model_{i}" for i in range(1, 11)]
 

@@ -13,6 +13,7 @@ from neuralab.cli import app
 from neuralab.data.idx import write_idx
 from neuralab.labs import load_lab_spec, run_lab
 from neuralab.models.builder import build_model, count_params
+from neuralab.record import LayersRecord, RunDir
 
 
 def test_the_notebooks_model_and_summary_table():
@@ -84,7 +85,7 @@ def test_offline_report_has_every_item(offline_lab):
     assert np.array(evaluation["confusion"]).sum() == 360
     assert abs(evaluation["accuracy"] - offline_lab["mlp"].metric("test")) < 1e-6
     assert set(evaluation["report"]) >= {"0", "9", "macro avg", "weighted avg"}
-    layers = json.loads((run_dir / "layers.json").read_text())
+    layers = RunDir(run_dir).read(LayersRecord).layers
     assert [(r["type"], r["output_shape"], r["params"]) for r in layers] == [
         ("Flatten", "(None, 64)", 0),
         ("Dense", "(None, 300)", 19_500),

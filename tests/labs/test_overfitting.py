@@ -16,9 +16,9 @@ from neuralab.analysis.compare import HistoryComparisonDisplay, gaussian_smooth,
 from neuralab.cli import app
 from neuralab.config import ExperimentFile, load_experiments
 from neuralab.labs import load_lab_spec
-from neuralab.labs.runner import run_experiment_file
 from neuralab.models.builder import build_model
 from neuralab.runs.compare import compare_runs
+from neuralab.runs.file_runner import run_experiment_file
 
 LADDER = {"tiny": 481, "small": 753, "medium": 10_241, "large": 803_329, "giant": 3_179_521}
 

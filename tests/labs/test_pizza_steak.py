@@ -21,6 +21,7 @@ from neuralab.cli import app
 from neuralab.data.food import write_food_folder
 from neuralab.labs import load_lab_spec
 from neuralab.models.builder import build_model
+from neuralab.record import LayersRecord, RunDir, SpecRecord
 from neuralab.runs.evaluate import evaluate_run, predict_files
 
 # The chapter's model.summary() totals (models 1, 2, 3, 7) and Keras's count for 4, 5 and 6,
@@ -136,13 +137,13 @@ def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
         assert (run_dir / "plots" / f"{png}.png").exists(), png
     evaluation = _json(run_dir / "evaluation.json")
     assert evaluation["class_names"] == ["pizza", "steak"] and evaluation["n"] == 40
-    spec = _json(run_dir / "spec.json")
-    assert spec["report"]["baseline"] == 0.5076 and spec["quick"] is True
+    spec = RunDir(run_dir).read(SpecRecord)
+    assert spec.section("report")["baseline"] == 0.5076 and spec.quick is True
 
 
 def test_rescaling_and_augmentation_sit_in_front_of_the_model(quick_lab):
     def layer_types(name):
-        return [r["type"] for r in _json(quick_lab.path / name / "layers.json")]
+        return [r["type"] for r in RunDir(quick_lab.path / name).read(LayersRecord).layers]
 
     assert layer_types("model_5")[:2] == ["Rescaling", "Conv2D"]
     augmented = layer_types("model_6")

@@ -105,9 +105,7 @@ def metric_directions(
         found = metric_direction(metric)
         if found == "up":
             directions[metric.name] = "up"
-        elif found == "down":
-            directions[metric.name] = "down"
-        elif "loss" in metric.name or "error" in metric.name:
+        elif found == "down" or "loss" in metric.name or "error" in metric.name:
             directions[metric.name] = "down"
     for column in columns:
         base = str(column).removeprefix("val_")
