@@ -363,6 +363,9 @@ class FitSpec(_Spec):
             rate and suggest one); requires ``lr_schedule``.
         trainer: ``"auto"`` (compiled whole-epoch trainer on JAX when possible, else
             ``model.fit``), ``"fused"`` or ``"fit"``.
+        checkpoint_seconds: Keep a resumable checkpoint at most this often while training
+            (seconds; 0: after every epoch, or every compiled chunk of epochs). It does not
+            change the results, so a run may be resumed with another value.
     """
 
     epochs: int = Field(default=10, gt=0)
@@ -373,6 +376,7 @@ class FitSpec(_Spec):
     callbacks: tuple[CallbackSpec, ...] = ()
     lr_range_test: bool = False
     trainer: Literal["auto", "fused", "fit"] = "auto"
+    checkpoint_seconds: float = Field(default=2.0, ge=0, allow_inf_nan=False)
 
     @field_validator("lr_schedule")
     @classmethod

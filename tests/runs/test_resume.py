@@ -37,6 +37,7 @@ learning_rate = 0.003
 [defaults.fit]
 epochs = {epochs}
 batch_size = 32
+checkpoint_seconds = 0  # after every epoch (or compiled chunk): a kill point in each run
 callbacks = [{{type = "EarlyStopping", monitor = "val_loss", patience = 1000}}]
 
 [[experiments]]
@@ -59,8 +60,8 @@ model.layers = [
 
 # (flags, data size, epochs, units): the fused JAX trainer, and model.fit on TensorFlow.
 CASES = {
-    "fused-jax": (["--backend", "jax", "--trainer", "fused"], 8000, 400, 256),
-    "fit-tensorflow": (["--backend", "tensorflow", "--trainer", "fit"], 4000, 25, 64),
+    "fused-jax": (["--backend", "jax", "--trainer", "fused"], 4000, 300, 256),
+    "fit-tensorflow": (["--backend", "tensorflow", "--trainer", "fit"], 3000, 12, 64),
 }
 
 

@@ -34,7 +34,6 @@ from neuralab.record import (
 from neuralab.runs.environment import environment_info
 from neuralab.runs.store import save_model
 from neuralab.training.checkpoint import (
-    CHECKPOINT_SECONDS,
     CheckpointPolicy,
     TrainingState,
     load_checkpoint,
@@ -451,7 +450,6 @@ class RunOptions:
     where: str = ""
     write_report: bool = True
     trainer: str | None = None
-    checkpoint_seconds: float = CHECKPOINT_SECONDS
     group: str = ""
 
 
@@ -579,8 +577,8 @@ def check_same_spec(run: RunDir, prepared: PreparedExperiment, *, quick: bool) -
     from neuralab.errors import RunError
 
     stored = run.read(SpecRecord)
-    now = {"spec": prepared.spec.to_dict(), "quick": quick, "epochs": prepared.epochs}
-    before = {"spec": stored.spec, "quick": stored.quick, "epochs": stored.epochs}
+    now = {"spec": _compared(prepared.spec.to_dict()), "quick": quick, "epochs": prepared.epochs}
+    before = {"spec": _compared(stored.spec), "quick": stored.quick, "epochs": stored.epochs}
     differences = _differences(before, now)
     if differences:
         shown = "; ".join(differences[:3]) + ("; ..." if len(differences) > 3 else "")
@@ -588,6 +586,12 @@ def check_same_spec(run: RunDir, prepared: PreparedExperiment, *, quick: bool) -
             f"{run.path}: cannot resume: the experiment changed since this run started "
             f"({shown}). Resume with the same file and flags, or start a new run."
         )
+
+
+def _compared(spec: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a spec that make its numbers (how often it checkpoints does not)."""
+    fit = {k: v for k, v in (spec.get("fit") or {}).items() if k != "checkpoint_seconds"}
+    return {**spec, "fit": fit}
 
 
 def _differences(before: Any, now: Any, path: str = "") -> list[str]:
@@ -672,7 +676,7 @@ def _train_phase(
             seed=spec.seed,
             checkpoint=CheckpointPolicy(
                 run.file(files.CHECKPOINT),
-                every_seconds=options.checkpoint_seconds,
+                every_seconds=spec.fit.checkpoint_seconds,
                 interrupted=stop_requested,
             ),
             resume=state,
