@@ -127,7 +127,7 @@ def test_unknown_key_suggests_nearest(write_toml):
         load_experiments(path)
     msg = str(info.value)
     assert "experiments[0] (a).fit.epoch: unknown key 'epoch'. Did you mean 'epochs'?" in msg
-    assert "Allowed keys: batch_size, callbacks, epochs" in msg
+    assert "Allowed keys: batch_size, callbacks, checkpoint_seconds, epochs" in msg
     assert str(path) in msg
 
 
