@@ -146,6 +146,50 @@ def image_loading(console: Console) -> Table:
     return table
 
 
+# name: (title, backend); see benchmarks/checkpointing.py
+CHECKPOINT_WORKLOADS = {
+    "tiny_fused": ("Overfitting Tiny, 100 epochs, fused JAX", "jax"),
+    "large_fused": ("Overfitting Large (4 x 512), 30 epochs, fused JAX", "jax"),
+    "medium_fit": ("Overfitting Medium, 20 epochs, model.fit on TensorFlow", "tensorflow"),
+}
+CHECKPOINT_REPEATS = int(os.environ.get("NEURALAB_BENCH_CHECKPOINT_REPEATS", "3"))
+
+
+def checkpointing(console: Console) -> Table:
+    """Training time without checkpoints, with the default ones (at most every 2 s) and with
+    one after every epoch or chunk: medians of side-by-side rounds, one process each."""
+    table = Table(
+        title=f"Resumable checkpoints: training seconds (median of {CHECKPOINT_REPEATS}); "
+        "ratio = with / without"
+    )
+    for column in ("workload", "off", "default (<= 1 per 2 s)", "every epoch or chunk"):
+        table.add_column(column, justify="left" if column == "workload" else "right")
+    table.add_column("checkpoints default / every", justify="right")
+    table.add_column("file", justify="right")
+    table.add_column("goal")
+    modes = ("off", "default", "every")
+    for name, (title, backend) in CHECKPOINT_WORKLOADS.items():
+        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(SRC)}
+        runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+        for round_ in range(CHECKPOINT_REPEATS):
+            for mode in modes:
+                result = _run_script("checkpointing.py", [name, mode], env, f"{name} {mode}")
+                console.log(f"checkpoints {name:12s} {round_ + 1} {mode:8s} {result}")
+                runs[mode].append(result)
+        seconds = {m: statistics.median(r["seconds"] for r in runs[m]) for m in modes}
+        default_ratio = seconds["default"] / seconds["off"]
+        table.add_row(
+            title,
+            f"{seconds['off']:.2f}",
+            f"{seconds['default']:.2f} ({default_ratio:.2f}x)",
+            f"{seconds['every']:.2f} ({seconds['every'] / seconds['off']:.2f}x)",
+            f"{runs['default'][0]['checkpoints']:.0f} / {runs['every'][0]['checkpoints']:.0f}",
+            f"{runs['every'][0]['bytes'] / 1e6:.1f} MB",
+            f"default <= 1.05x: {'met' if default_ratio <= 1.05 else 'missed'}",
+        )
+    return table
+
+
 def measure(workload: str, backend: str, trainer: str, xla_cache: str = "") -> dict[str, float]:
     env = {
         **os.environ,
@@ -227,7 +271,9 @@ def main(names: list[str]) -> None:
     if not names or "tinyvgg_folder" in names:
         ensure_images(console)
     loading = image_loading(console) if not names or "image_loading" in names else None
-    workloads = [n for n in names if n != "image_loading"] if names else list(WORKLOADS)
+    checkpoints = checkpointing(console) if not names or "checkpointing" in names else None
+    extra = ("image_loading", "checkpointing")
+    workloads = [n for n in names if n not in extra] if names else list(WORKLOADS)
     for name in workloads:
         title, auto_backend, goals = WORKLOADS[name]
         repeats = REPEATS.get(name, 1)
@@ -294,6 +340,8 @@ def main(names: list[str]) -> None:
         console.print(steady)
     if loading is not None:
         console.print(loading)
+    if checkpoints is not None:
+        console.print(checkpoints)
 
 
 if __name__ == "__main__":
