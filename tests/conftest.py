@@ -142,3 +142,15 @@ def _private_caches(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-d
     monkeypatch.setenv("NEURALAB_DATA", str(root / "datasets"))
     monkeypatch.setenv("KERAS_HOME", str(root / "keras"))
     return root
+
+
+# Whole labs, real CLI processes killed and resumed: `make test-fast` leaves these out.
+_SLOW = ("tests/labs/", "tests/runs/test_resume.py")
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    for item in items:
+        where = item.nodeid.replace("\\", "/")
+        if where.startswith(_SLOW) or f"tests/{where}".startswith(_SLOW):
+            item.add_marker(pytest.mark.slow)
+
