@@ -225,3 +225,196 @@ def test_lr_find_writes_suggestions(tiny_spec, tmp_path):
         assert min(abs(r - found["suggestions"][key]) / r for r in rates) < 1e-9
     assert found["suggestions"]["midpoint"] >= found["suggestions"]["steepest"]
     assert (_only_dir(out) / "plots" / "lr_find.png").exists()
+
+
+# ----------------------------------------------------------------- issue 16: output not a terminal
+
+IMAGE_SPEC = """
+[defaults]
+seed = 1
+[defaults.data]
+name = "image_folder"
+path = "{path}"
+target_size = 12
+[defaults.fit]
+epochs = 1
+batch_size = 8
+trainer = "fit"
+[[experiments]]
+name = "a"
+model.layers = [{{type = "Flatten"}}, {{type = "Dense", units = 1, activation = "sigmoid"}}]
+[[experiments]]
+name = "b"
+model.layers = [{{type = "Flatten"}}, {{type = "Dense", units = 2}}, {{type = "Dense", units = 1, activation = "sigmoid"}}]
+"""
+
+
+def test_data_info_finds_the_truncated_jpeg_a_run_skips_with_one_warning_line(tmp_path, write_toml):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 5), ("test", 2)):
+        for label in ("pizza", "steak"):
+            for i in range(n):
+                path = tmp_path / "photos" / split / label / f"{label}_{i}.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(path)
+    broken = tmp_path / "photos" / "train" / "pizza" / "pizza_0.jpg"
+    broken.write_bytes(broken.read_bytes()[:400])  # a real JPEG, cut: its header still reads
+    result = _invoke("data", "info", str(tmp_path / "photos"))
+    assert result.exit_code == 0, result.output
+    assert "Unreadable images: 1" in result.output, result.output
+    listed = next(line.strip() for line in result.output.splitlines() if str(broken) in line)
+    assert listed.startswith(f"{broken} (OSError: ") and listed.endswith(")"), result.output
+    reason = listed[len(f"{broken} (") : -1]  # e.g. "OSError: Truncated File Read"
+    spec = write_toml(IMAGE_SPEC.format(path=(tmp_path / "photos").as_posix()))
+    result = _invoke("--quiet", "run", str(spec), "-o", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    # CliRunner's stderr is not a terminal: each log record is one whole line, and this one
+    # comes once although two experiments use the folder.
+    mentions = [line for line in result.output.splitlines() if "pizza_0" in line]
+    assert mentions == [f"WARNING: skipped unreadable image {broken} ({reason})"], result.output
+
+
+LONG_NAME = "second_with_a_name_too_long_for_an_eighty_column_table"
+SCHEDULE_SPEC = f"""
+[defaults]
+seed = 1
+[defaults.data]
+name = "circles"
+n_samples = 200
+test_size = 40
+[defaults.compile]
+learning_rate = 0.01
+[defaults.fit]
+epochs = 3
+batch_size = 32
+
+[[experiments]]
+name = "first"
+model.layers = [
+  {{type = "Dense", units = 4, activation = "relu"}},
+  {{type = "Dense", units = 1, activation = "sigmoid"}},
+]
+
+[[experiments]]
+name = "{LONG_NAME}"
+model.layers = [
+  {{type = "Dense", units = 4, activation = "relu"}},
+  {{type = "Dense", units = 1, activation = "sigmoid"}},
+]
+fit.lr_schedule = "1e-4 * 10**(epoch/20)"
+"""
+
+
+def test_not_a_terminal_progress_lines_as_they_happen_and_whole_tables(tmp_path, write_toml):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    spec = write_toml(SCHEDULE_SPEC)
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "80", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "neuralab", "--progress", "bar", "run", str(spec)]
+    lines: list[str] = []
+    running_when_first_ended = None
+    with subprocess.Popen(
+        [*command, "-o", str(tmp_path / "runs")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("first: ") and running_when_first_ended is None:
+                running_when_first_ended = proc.poll() is None
+        returncode = proc.wait(timeout=600)
+    output = "\n".join(lines)
+    assert returncode == 0, output
+    # A progress line per experiment, written (and flushed) when it ends, not at exit.
+    for name in ("first", LONG_NAME):
+        progress = [line for line in lines if line.startswith(f"{name}: ")]
+        assert len(progress) == 1, output
+        assert re.fullmatch(
+            rf"{name}: 3/3 epochs  loss \d\.\d{{4}}  accuracy \d\.\d{{4}}  val_loss \d\.\d{{4}}  "
+            r"val_accuracy \d\.\d{4}  \[\d:\d\d:\d\d\]",
+            progress[0],
+        ), progress[0]
+    assert running_when_first_ended is True, output
+    # The summary table is whole at COLUMNS=80: the long name and the schedule in one row.
+    assert "…" not in output, output
+    row = next(line for line in lines if line.startswith(f"│ {LONG_NAME} "))
+    assert "│ 1e-4 * 10**(epoch/20) │" in row, output
+    assert max(len(line) for line in lines) > 80
+
+
+def test_the_summary_table_shows_a_per_epoch_lr_schedule(write_toml, tmp_path, tiny_spec_text):
+    spec = write_toml(tiny_spec_text + 'fit.lr_schedule = "1e-3 * 10**(epoch/20)"\n')
+    result = _invoke("run", str(spec), "-o", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│ small "))
+    assert "│ 1e-3 * 10**(epoch/20) │" in row, result.output
+    assert "default" not in row
+
+
+def test_confusion_matrix_class_names_are_never_cut(monkeypatch):
+    import io
+
+    from neuralab.cli import evaluate
+    from neuralab.cli._app import _Console
+
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+    names += ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    counts = [[1000 * (i == j) for j in range(10)] for i in range(10)]
+    for terminal in (False, True):
+        out = io.StringIO()
+        shown = _Console(file=out, width=80, force_terminal=terminal, color_system=None)
+        monkeypatch.setattr(evaluate, "console", shown)
+        shown.print(evaluate._confusion_table(names, counts))
+        text = out.getvalue()
+        assert "…" not in text and all(name in text for name in names), text
+        widest = max(len(line) for line in text.splitlines())
+        # A terminal of 80 columns: columns by class number, rows "0 T-shirt/top".
+        assert widest <= 80 if terminal else widest > 80, text
+        assert ("0 T-shirt/top" in text) is terminal, text
+
+
+def test_fetch_refuses_an_unverified_file_unless_allowed(http_server, monkeypatch):
+    import shutil
+
+    from neuralab.data import registry
+    from neuralab.data.download import RemoteDataset, RemoteFile, datasets_dir
+
+    http_server.files["/m/notes.txt"] = b"served without any digest header"
+    url = http_server.url("/m/notes.txt")
+    toy = RemoteDataset("fashion-mnist", (RemoteFile("notes.txt", url, None),))
+    monkeypatch.setitem(registry.REMOTE_DATASETS, "fashion-mnist", toy)
+    monkeypatch.delenv("NEURALAB_MIRROR", raising=False)
+    for command in (["data", "fetch", "fashion-mnist"], ["lab", "fashion-mnist", "--fetch"]):
+        result = _invoke(*command)
+        _assert_user_error(
+            result,
+            f"{url}: cannot verify notes.txt",
+            "Nothing was downloaded",
+            "--allow-unverified",
+        )
+        assert not datasets_dir().exists() or not any(datasets_dir().iterdir())
+    result = _invoke("data", "fetch", "fashion-mnist", "--allow-unverified")
+    assert result.exit_code == 0, result.output
+    folder = datasets_dir() / "fashion-mnist"
+    record = json.loads((folder / "notes.txt.unverified.json").read_text())
+    assert record["verified"] is False and record["url"] == url
+    warning = [line for line in result.output.splitlines() if "UNVERIFIED" in line]
+    assert len(warning) == 1 and warning[0].startswith(f"WARNING: {url}: accepted UNVERIFIED")
+    assert "notes.txt: 32 bytes of 32 bytes  [" in result.output  # not a terminal: a line
+    # The lab's --fetch takes the flag too (the run then stops at the bad --trainer).
+    shutil.rmtree(folder)
+    result = _invoke("lab", "fashion-mnist", "--fetch", "--allow-unverified", "--trainer", "x")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith("Error: `trainer` must be one of")
+    assert (folder / "notes.txt.unverified.json").exists()

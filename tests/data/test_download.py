@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
+import logging
 import stat
 import zipfile
 
@@ -218,3 +220,95 @@ def test_published_checksum_parsing():
     assert published_checksum({"Content-MD5": _b64(md5)}, whole=True) == f"md5:{md5.hex()}"
     assert published_checksum({"x-goog-hash": "md5=not base64!"}, whole=True) is None
     assert published_checksum({}, whole=True) is None
+
+
+# ------------------------------------------------- issue 16: nothing to verify a file against
+
+
+def _unverified_toy(http_server, data: bytes = PAYLOAD, *, extract: bool = False) -> RemoteDataset:
+    name = "toy.zip" if extract else "a.bin"
+    http_server.files[f"/m/{name}"] = data  # served with no Repr-Digest, x-goog-hash, MD5
+    return RemoteDataset(
+        "toy", (RemoteFile(name, http_server.url(f"/m/{name}"), None, len(data), extract),)
+    )
+
+
+def test_a_file_with_no_pinned_or_published_checksum_is_refused(http_server, tmp_path):
+    remote = _unverified_toy(http_server)
+    url = remote.files[0].url
+    with pytest.raises(DataError) as info:
+        fetch_dataset(remote, root=tmp_path / "datasets" / "toy")
+    message = str(info.value)
+    assert message.startswith(
+        f"{url}: cannot verify a.bin: no checksum is pinned for it and the server publishes no "
+        "digest"
+    )
+    assert "Nothing was downloaded" in message and "--allow-unverified" in message
+    assert "allow_unverified=True" in message
+    assert list((tmp_path / "datasets").iterdir()) == []  # no data set, no staging, no .part
+    with pytest.raises(DataError, match="--allow-unverified"):
+        download(url, tmp_path / "b.bin")
+    assert list(tmp_path.iterdir()) == [tmp_path / "datasets"]
+
+
+def test_allow_unverified_accepts_it_and_records_where_it_came_from(http_server, tmp_path, caplog):
+    remote = _unverified_toy(http_server)
+    url = remote.files[0].url
+    with caplog.at_level(logging.WARNING, logger="neuralab.data.download"):
+        path = fetch_dataset(remote, root=tmp_path / "toy", allow_unverified=True)
+    assert (path / "a.bin").read_bytes() == PAYLOAD
+    record = json.loads((path / "a.bin.unverified.json").read_text())
+    assert record["verified"] is False and record["url"] == url and record["file"] == "a.bin"
+    assert record["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    assert record["size"] == len(PAYLOAD)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{url}: accepted UNVERIFIED (--allow-unverified): no checksum pinned or published; "
+        f"sha256 {record['sha256']}, recorded in a.bin.unverified.json beside the file"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
+
+
+def test_an_unverified_archive_keeps_its_record_beside_the_extracted_files(http_server, tmp_path):
+    remote = _unverified_toy(http_server, _zip({"photos/a.txt": b"a"}), extract=True)
+    path = fetch_dataset(remote, root=tmp_path / "toy", allow_unverified=True)
+    assert sorted(p.name for p in path.iterdir()) == ["photos", "toy.zip.unverified.json"]
+    assert json.loads((path / "toy.zip.unverified.json").read_text())["verified"] is False
+
+
+def test_a_verified_download_replaces_an_unverified_record(http_server, tmp_path):
+    remote = _unverified_toy(http_server)
+    url = remote.files[0].url
+    download(url, tmp_path / "a.bin", allow_unverified=True)
+    assert (tmp_path / "a.bin.unverified.json").exists()
+    (tmp_path / "a.bin").unlink()
+    download(url, tmp_path / "a.bin", checksum=sha256(PAYLOAD))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]
+
+
+def test_an_unverifiable_file_of_the_wrong_size_is_refused_before_downloading(
+    http_server, tmp_path
+):
+    http_server.files["/m/a.bin"] = PAYLOAD
+    url = http_server.url("/m/a.bin")
+    with pytest.raises(DataError) as info:
+        download(url, tmp_path / "a.bin", size=1000, allow_unverified=True)
+    assert str(info.value) == (
+        f"{url}: expected 1,000 bytes, got {len(PAYLOAD):,}. Nothing was downloaded; check "
+        "that the address serves the right file."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resumed_range_without_content_md5_asks_for_the_whole_file_to_verify_it(
+    http_server, tmp_path
+):
+    # Content-MD5 covers the bytes sent: the 206 of a resumed request has none for the file.
+    http_server.files["/m/a.bin"] = PAYLOAD
+    http_server.headers["/m/a.bin"] = {"Content-MD5": _b64(hashlib.md5(PAYLOAD).digest())}
+    http_server.cut_after["/m/a.bin"] = 100_000
+    url = http_server.url("/m/a.bin")
+    with pytest.raises(DataError, match="stopped at 100,000"):
+        download(url, tmp_path / "a.bin")
+    assert download(url, tmp_path / "a.bin").read_bytes() == PAYLOAD
+    assert [r for _, r in http_server.requests] == [None, "bytes=100000-", None]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]

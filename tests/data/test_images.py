@@ -379,3 +379,53 @@ def test_a_cache_write_failing_midway_falls_back_to_memory(tmp_path, monkeypatch
 def test_no_images(tmp_path):
     images, kept, report = decode_images([], (16, 16), cache_dir=tmp_path / "c")
     assert images.shape == (0, 16, 16, 3) and kept.tolist() == [] and report.decoded == 0
+
+
+# ------------------------------------------------- issue 16: one check for loading and data info
+
+
+def _truncated_jpeg(path: Path, *, keep: float = 0.5, seed: int = 1) -> Path:
+    """A real JPEG written by Pillow, then cut: its header (and size) still read."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, format="JPEG")
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def test_find_unreadable_images_finds_exactly_what_loading_skips(tmp_path):
+    paths = _noisy_images(tmp_path / "imgs", 12)
+    for i, keep in ((2, 0.3), (7, 0.6), (10, 0.95)):
+        _truncated_jpeg(paths[i], keep=keep, seed=i)
+    paths[5].write_bytes(b"not an image at all")
+    assert images_module.image_size(paths[2]) == (80, 60)  # the header alone looks fine
+    found = images_module.find_unreadable_images(paths, workers=3)
+    assert list(found) == [paths[2], paths[5], paths[7], paths[10]]
+    assert "image file is truncated" in found[paths[2]]
+    for target_size in ((16, 16), (224, 224)):
+        _, _, report = decode_images(paths, target_size, cache_dir=tmp_path / "c", workers=2)
+        assert dict(report.skipped) == found
+
+
+def test_a_skipped_image_is_warned_about_once_even_when_decoded_twice(
+    tmp_path, monkeypatch, caplog
+):
+    # A cache write failing midway decodes everything again, in memory: still one warning.
+    paths = _noisy_images(tmp_path / "imgs", 12)
+    _truncated_jpeg(paths[3])
+    real_put, writes = images_module._NpyWriter.put, []
+
+    def put(self, i, pixels):
+        writes.append(i)
+        if len(writes) > 6:
+            raise OSError(28, "No space left on device")
+        real_put(self, i, pixels)
+
+    monkeypatch.setattr(images_module._NpyWriter, "put", put)
+    with caplog.at_level(logging.WARNING, logger="neuralab.data.images"):
+        _, kept, report = decode_images(paths, (16, 16), cache_dir=tmp_path / "c", workers=1)
+    assert report.cache_file is None and 3 not in kept.tolist()
+    skipped = [r.getMessage() for r in caplog.records if "img_003.jpg" in r.getMessage()]
+    assert len(skipped) == 1, skipped
+    assert skipped[0] == f"skipped unreadable image {paths[3]} ({report.skipped[0][1]})"
+    assert "\n" not in skipped[0]

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.text import Text
 
 from neuralab import __version__
 from neuralab.cli.choices import (
@@ -35,8 +37,58 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-console = Console()
-err_console = Console(stderr=True)
+#: Line width when the output is not a terminal: wider than any table we print.
+NOT_A_TERMINAL_WIDTH = 10_000
+
+
+class _Console(Console):
+    """A rich console that, when not writing to a terminal (a CI log, a file, ``| tee``),
+    never wraps or cuts: there is no screen width to fit, and a cell cut to "defau…" or a
+    log record wrapped over four lines is lost for grep. Tables are as wide as their
+    content (they do not expand), lines as long as their text. ``$COLUMNS`` still sets the
+    width of a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal:
+            return size
+        return ConsoleDimensions(max(size.width, NOT_A_TERMINAL_WIDTH), size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = _Console()
+err_console = _Console(stderr=True)
+
+
+class _LineHandler(logging.Handler):
+    """Log records as whole lines on stderr (not a terminal): ``WARNING: message``.
+
+    Writes to the ``sys.stderr`` of the moment (CliRunner swaps it) and flushes each record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def _log_handler() -> logging.Handler:
+    """Rich's handler in a terminal; whole lines elsewhere (rich wraps a record into columns)."""
+    if err_console.is_terminal:
+        from rich.logging import RichHandler
+
+        return RichHandler(console=err_console)
+    return _LineHandler()
 
 
 class _State:
@@ -178,16 +230,17 @@ def main_callback(
         )
         raise typer.Exit(1)
     state.progress = progress
-    from rich.logging import RichHandler
-
     level = logging.DEBUG if debug else logging.WARNING
-    logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(console=err_console)], force=True
-    )
+    logging.basicConfig(level=level, format="%(message)s", handlers=[_log_handler()], force=True)
     # TensorFlow's C++ logging floods the terminal on import; keep it to errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not debug:  # e.g. tf.function retracing notices from repeated model.predict calls
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def _title(text: str) -> Text:
+    """A table title kept on one line, not wrapped to a narrow table's width (paths stay whole)."""
+    return Text(text, style="table.title", no_wrap=True, overflow="ignore")
 
 
 def _say(text: str) -> None:

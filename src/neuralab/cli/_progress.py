@@ -1,12 +1,42 @@
-"""Progress shown while training and downloading (``--quiet`` turns it off)."""
+"""Progress shown while training and downloading (``--quiet`` turns it off).
+
+In a terminal: rich progress bars on stderr. Elsewhere (a CI log, a file, ``2>&1 | tee``)
+a bar cannot redraw and rich would print it only at the end, so progress is written as lines,
+each flushed as it happens: one when an experiment (or a file) is done, and one at most every
+:data:`LINE_SECONDS` in between.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from neuralab.cli._app import console, err_console, state
+
+#: Not a terminal: at most one progress line this often while an experiment trains.
+LINE_SECONDS = 30.0
+_SHOWN = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def _line(text: str) -> None:
+    """One whole progress line on stderr, flushed at once."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 class _RichProgress:
@@ -20,17 +50,46 @@ class _RichProgress:
         self._task = self._progress.add_task(description, total=total, info="")
 
     def advance(self, n: int = 1, **info: Any) -> None:
-        shown = "  ".join(
-            f"{k} {v:.4f}"
-            for k, v in info.items()
-            if k in ("loss", "accuracy", "val_loss", "val_accuracy")
-        )
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in info.items() if k in _SHOWN)
         self._progress.update(self._task, advance=n, info=shown)
 
     def finish(self) -> None:
         if self._task is not None:
             task = self._progress.tasks[self._task]
             self._progress.update(self._task, completed=task.completed, visible=True)
+
+
+class _LineProgress:
+    """Not a terminal: ``name: 3/3 epochs  loss 0.6931  accuracy 0.5000  [0:00:04]`` when an
+    experiment ends, and at most every :data:`LINE_SECONDS` while it trains (the time is
+    since the command's progress began)."""
+
+    def __init__(self, name: str, began: float) -> None:
+        self.name = name
+        self.began = began
+        self.total = 0
+        self.done = 0
+        self.info: dict[str, Any] = {}
+        self.last_line = time.monotonic()
+
+    def start(self, description: str, total: int) -> None:
+        self.name, self.total, self.done = description, total, 0
+        self.last_line = time.monotonic()
+
+    def advance(self, n: int = 1, **info: Any) -> None:
+        self.done += n
+        self.info.update(info)
+        if time.monotonic() - self.last_line >= LINE_SECONDS and self.done < self.total:
+            self._write()
+
+    def finish(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        shown = "".join(f"  {k} {self.info[k]:.4f}" for k in _SHOWN if k in self.info)
+        elapsed = _elapsed(time.monotonic() - self.began)
+        _line(f"{self.name}: {self.done}/{self.total} epochs{shown}  [{elapsed}]")
+        self.last_line = time.monotonic()
 
 
 class _DotsProgress:
@@ -63,6 +122,10 @@ def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
     if state.progress == "dots":
         yield lambda name: _DotsProgress()
         return
+    if not err_console.is_terminal:
+        began = time.monotonic()
+        yield lambda name: _LineProgress(name, began)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
@@ -81,6 +144,10 @@ def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
 def _download_progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
     if state.quiet:
         yield None
+        return
+    if not err_console.is_terminal:
+        with _download_lines() as write_lines:
+            yield write_lines
         return
     from rich.progress import (
         BarColumn,
@@ -106,3 +173,33 @@ def _download_progress() -> Iterator[Callable[[str, int, int | None], None] | No
 
     with progress:
         yield update
+
+
+@contextmanager
+def _download_lines() -> Iterator[Callable[[str, int, int | None], None]]:
+    """Not a terminal: a line per file when it is complete, and at most every
+    :data:`LINE_SECONDS` while it downloads."""
+    began = time.monotonic()
+    last_line: dict[str, float] = {}
+    done_bytes: dict[str, tuple[int, int | None]] = {}
+
+    def write(name: str) -> None:
+        done, total = done_bytes[name]
+        of = f" of {_bytes(total)}" if total is not None else ""
+        _line(f"{name}: {_bytes(done)}{of}  [{_elapsed(time.monotonic() - began)}]")
+        last_line[name] = time.monotonic()
+
+    def update(name: str, done: int, total: int | None) -> None:
+        finished = total is not None and done >= total
+        if finished and done_bytes.get(name) == (done, total):
+            return  # already written
+        done_bytes[name] = (done, total)
+        if finished or time.monotonic() - last_line.setdefault(name, began) >= LINE_SECONDS:
+            write(name)
+
+    try:
+        yield update
+    finally:
+        for name, (done, total) in done_bytes.items():
+            if total is None or done < total:  # an unknown size, or stopped: say where it is
+                write(name)

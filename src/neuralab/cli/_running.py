@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from neuralab.cli._app import (
     _ctrl_c_stops_runs,
     _pct,
     _say,
+    _title,
     _user_errors,
     console,
     err_console,
@@ -42,11 +44,25 @@ def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends:
     return choice
 
 
+def _lr_text(run: Any) -> str:
+    """The LR cell: a per-epoch schedule (a range test's) as written, else the rate the run
+    trained with, a Keras schedule's type, or "default" (the report's ``lr_label``)."""
+    spec = run.spec
+    if spec.fit.lr_schedule:
+        return str(spec.fit.lr_schedule)
+    if run.learning_rate:
+        return f"{run.learning_rate:.3g}"
+    lr = spec.compile.learning_rate
+    if lr is None or isinstance(lr, int | float):
+        return "default"
+    return lr if isinstance(lr, str) else str(lr.type)
+
+
 def _summary_table(result: Any, lang: str) -> Table:
     from neuralab.reports.i18n import translator
 
     t = translator(lang)
-    table = Table(title=f"{t['results']}: {result.name}", title_justify="left")
+    table = Table(title=_title(f"{t['results']}: {result.name}"), title_justify="left")
     table.add_column(t["model"], no_wrap=True)
     table.add_column(t["epochs"], justify="right")
     table.add_column("LR", justify="right")
@@ -67,7 +83,7 @@ def _summary_table(result: Any, lang: str) -> Table:
         table.add_row(
             run.name,
             str(run.training.epochs_run),
-            f"{run.learning_rate:.3g}" if run.learning_rate else "default",
+            escape(_lr_text(run)),
             _pct(run.metric("train")),
             *([_pct(run.metric("validation"))] if with_validation else []),
             _pct(run.metric("test")),

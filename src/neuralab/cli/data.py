@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from neuralab.cli._app import _say, _user_errors, app, console
+from neuralab.cli._app import _say, _title, _user_errors, app, console
 from neuralab.cli._progress import _download_progress
 from neuralab.errors import NeuralabError
 
@@ -18,6 +18,15 @@ data_app = typer.Typer(
     help="Data sets: fetch them into the cache.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(data_app, name="data")
+
+AllowUnverifiedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unverified",
+        help="Accept files that cannot be verified (no checksum pinned, none published by the "
+        "server, e.g. some mirrors) on their size alone; they are recorded as unverified.",
+    ),
+]
 
 CHAPTER_AUGMENTATION: dict[str, Any] = {
     "rotation_range": 20,
@@ -37,13 +46,16 @@ def data_fetch_command(
         typer.Option("--mirror", help="Base URL of a mirror serving the same file names."),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 30.0,
+    allow_unverified: AllowUnverifiedOpt = False,
 ) -> None:
     """Download a data set into the cache: verified checksums, resumable, all or nothing."""
     with _user_errors():
-        _fetch(name, mirror=mirror, timeout=timeout)
+        _fetch(name, mirror=mirror, timeout=timeout, allow_unverified=allow_unverified)
 
 
-def _fetch(name: str, *, mirror: str | None, timeout: float) -> Path:
+def _fetch(
+    name: str, *, mirror: str | None, timeout: float, allow_unverified: bool = False
+) -> Path:
     from neuralab.data.download import fetch_dataset
     from neuralab.data.registry import remote_dataset
 
@@ -52,7 +64,9 @@ def _fetch(name: str, *, mirror: str | None, timeout: float) -> Path:
     if mirror:
         remote = remote.with_mirror(mirror)
     with _download_progress() as progress:
-        path = fetch_dataset(remote, progress=progress, timeout=timeout)
+        path = fetch_dataset(
+            remote, progress=progress, timeout=timeout, allow_unverified=allow_unverified
+        )
     _say(f"{name}: {path}")
     return path
 
@@ -63,11 +77,11 @@ def data_info_command(
 ) -> None:
     """Walk an image folder: images per split and class, sizes, ignored and unreadable files."""
     with _user_errors():
-        from neuralab.data.images import image_size, scan_image_folder
+        from neuralab.data.images import find_unreadable_images, image_size, scan_image_folder
 
         folder = scan_image_folder(path)
         kind = "train/test folders" if folder.layout == "split" else "class folders"
-        table = Table(title=f"{folder.root} ({kind})")
+        table = Table(title=_title(f"{folder.root} ({kind})"))
         table.add_column("split")
         for name in folder.class_names:
             table.add_column(name, justify="right")
@@ -75,15 +89,14 @@ def data_info_command(
         for split, counts in folder.counts().items():
             table.add_row(split, *[str(v) for v in counts.values()], str(sum(counts.values())))
         console.print(table)
-        sizes = []
-        unreadable = []
-        for items in folder.files.values():
-            for file, _ in items:
-                size = image_size(file)
-                if size is None:
-                    unreadable.append(file)
-                else:
-                    sizes.append(size)
+        files = [file for items in folder.files.values() for file, _ in items]
+        # Decoded as the loader decodes them: a truncated JPEG has a readable header.
+        unreadable = find_unreadable_images(files)
+        sizes = [
+            size
+            for size in (image_size(file) for file in files if file not in unreadable)
+            if size is not None
+        ]
         if sizes:
             widths = np.asarray([w for w, _ in sizes])
             heights = np.asarray([h for _, h in sizes])
@@ -93,7 +106,12 @@ def data_info_command(
                 f"height {heights.min()}-{heights.max()} (median {int(np.median(heights))}); "
                 f"{len(set(sizes))} distinct sizes in {len(sizes)} images."
             )
-        _say(f"Unreadable images: {len(unreadable)}" + "".join(f"\n  {f}" for f in unreadable[:10]))
+        listed = list(unreadable.items())[:10]
+        _say(
+            f"Unreadable images: {len(unreadable)}"
+            + "".join(f"\n  {f} ({why})" for f, why in listed)
+            + (f"\n  and {len(unreadable) - len(listed)} more" if len(unreadable) > 10 else "")
+        )
         _say(
             f"Ignored (not JPEG/PNG/BMP/GIF): {len(folder.ignored)}"
             + "".join(f"\n  {f}" for f in folder.ignored[:10])

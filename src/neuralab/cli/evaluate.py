@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from neuralab.cli._app import LangOpt, _say, _user_errors, app, console, state
+from neuralab.cli._app import (
+    NOT_A_TERMINAL_WIDTH,
+    LangOpt,
+    _say,
+    _title,
+    _user_errors,
+    app,
+    console,
+    state,
+)
 from neuralab.cli.choices import Lang, check_choice
 from neuralab.record import files as record_files
 
@@ -37,13 +48,7 @@ def evaluate_command(
                 f"on {len(ev.y_true):,} samples"
             )
             console.print(ev.report_text(), highlight=False, markup=False)
-            matrix = Table(title="Confusion matrix (rows: true, columns: predicted)")
-            matrix.add_column("")
-            for name in ev.class_names:
-                matrix.add_column(name, justify="right")
-            for name, row in zip(ev.class_names, ev.confusion_matrix(), strict=True):
-                matrix.add_row(name, *[str(v) for v in row])
-            console.print(matrix)
+            console.print(_confusion_table(ev.class_names, ev.confusion_matrix()))
             for pair in ev.most_confused(3):
                 _say(f"{pair['true']} taken for {pair['predicted']}: {pair['count']} times")
         _say(f"Report: {Path(run_dir) / record_files.REPORT}")
@@ -64,7 +69,7 @@ def predict_command(
         from neuralab.runs.evaluate import predict_files
 
         result = predict_files(run_dir, files)
-        table = Table(title=f"Predictions of {Path(run_dir).name}")
+        table = Table(title=_title(f"Predictions of {Path(run_dir).name}"))
         table.add_column("input", no_wrap=True)
         table.add_column("class")
         table.add_column("probability", justify="right")
@@ -74,6 +79,37 @@ def predict_command(
         if result.images:
             target = output or Path(run_dir) / record_files.plot("predictions")
             _say(f"Figure: {save_figure(result.figure(title=Path(run_dir).name), target)}")
+
+
+def _confusion_table(class_names: Sequence[str], counts: Any) -> Table:
+    """Columns headed by the class names, or by class numbers when the names would not fit
+    the terminal (rows keep their names), so that no name is cut. Not a terminal: always the
+    names (the console does not limit the width there)."""
+    from rich.measure import Measurement
+
+    named = _matrix_table(class_names, counts, numbered=False)
+    wide = console.options.update_width(NOT_A_TERMINAL_WIDTH)
+    if Measurement.get(console, wide, named).maximum <= console.width:
+        return named
+    return _matrix_table(class_names, counts, numbered=True)
+
+
+def _matrix_table(class_names: Sequence[str], counts: Any, *, numbered: bool) -> Table:
+    from rich import box
+
+    table = Table(
+        title=_title("Confusion matrix (rows: true, columns: predicted)"),
+        box=box.SIMPLE_HEAD,  # a column costs its widest count plus a space
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("", no_wrap=True)
+    for i, name in enumerate(class_names):
+        table.add_column(str(i) if numbered else escape(name), justify="right")
+    for i, (name, row) in enumerate(zip(class_names, counts, strict=True)):
+        table.add_row(f"{i} {escape(name)}" if numbered else escape(name), *map(str, row))
+    return table
 
 
 def _select_backend_for_run(run_dir: Path) -> None:

@@ -21,7 +21,7 @@ from neuralab.cli._app import (
     console,
 )
 from neuralab.cli._running import _run_file
-from neuralab.cli.data import _fetch
+from neuralab.cli.data import AllowUnverifiedOpt, _fetch
 from neuralab.errors import NeuralabError
 
 
@@ -65,6 +65,7 @@ def lab_command(
             "(as `neuralab data fetch`; $NEURALAB_MIRROR sets a mirror).",
         ),
     ] = False,
+    allow_unverified: AllowUnverifiedOpt = False,
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
@@ -74,7 +75,7 @@ def lab_command(
             info = lab_info(name)
             if info.remote is None:
                 raise NeuralabError(f"the {name!r} lab has no data to fetch.")
-            _fetch(info.remote, mirror=None, timeout=30.0)
+            _fetch(info.remote, mirror=None, timeout=30.0, allow_unverified=allow_unverified)
         experiments = load_lab_spec(name, data=data)
     _run_file(
         experiments,

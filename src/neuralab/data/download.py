@@ -6,6 +6,12 @@ downloaded into a hidden staging folder beside it (``.<name>.download/``), each 
 resumes from the bytes already there (HTTP ``Range``). Only when every file is verified (and
 archives extracted) is the staging folder renamed to the data set's folder, so a failed fetch
 never leaves a partial data set where loaders look.
+
+A file is verified against its pinned checksum, else against the digest the server publishes
+for it. With neither (e.g. a mirror that publishes no digest) the fetch is refused before any
+byte is written, unless ``allow_unverified=True`` (``--allow-unverified``): then the file is
+accepted on its size alone, with a warning, and ``<file>.unverified.json`` beside it in the
+cache records that it is unverified and where it came from.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
+import logging
 import os
 import shutil
 import stat
@@ -25,11 +33,15 @@ from typing import Any, BinaryIO
 
 from neuralab.errors import DataError
 
+logger = logging.getLogger(__name__)
+
 #: ``progress(file_name, bytes_done, bytes_total_or_None)`` during a download.
 DownloadProgress = Callable[[str, int, int | None], None]
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0
+#: Beside a file accepted without any checksum: that it is unverified, and where it came from.
+UNVERIFIED_SUFFIX = ".unverified.json"
 
 
 def datasets_dir() -> Path:
@@ -102,6 +114,24 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
 def checksum_matches(path: str | Path, checksum: str) -> bool:
     algorithm, expected = _parse_checksum(checksum)
     return file_digest(path, algorithm) == expected
+
+
+def unverified_record(path: str | Path) -> Path:
+    """Where the record of an unverified download of ``path`` is: ``<path>.unverified.json``
+    (it exists only for files accepted with ``allow_unverified=True``)."""
+    path = Path(path)
+    return path.with_name(path.name + UNVERIFIED_SUFFIX)
+
+
+def _unverified_error(url: str, dest: Path) -> DataError:
+    return DataError(
+        f"{url}: cannot verify {dest.name}: no checksum is pinned for it and the server "
+        "publishes no digest (Repr-Digest, x-goog-hash or Content-MD5), so a wrong or tampered "
+        "file would go unnoticed. Nothing was downloaded. Fetch it from an address that "
+        "publishes a digest (e.g. without --mirror), or accept it unverified with "
+        "--allow-unverified (allow_unverified=True in Python): it is then checked by size only "
+        f"and recorded as unverified in {unverified_record(dest).name}."
+    )
 
 
 # --------------------------------------------------------------------------- download
@@ -185,27 +215,34 @@ def download(
     size: int | None = None,
     progress: DownloadProgress | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    allow_unverified: bool = False,
 ) -> Path:
     """Download ``url`` to ``dest``, resuming a previous partial download, verifying it.
 
     The bytes go to ``dest + ".part"``; an interrupted download keeps them and the next call
     asks the server for the rest. ``dest`` itself appears (by a rename) only once the file is
-    complete and matches ``checksum``. An existing ``dest`` whose checksum matches is kept.
+    complete and matches ``checksum`` (or the digest the server publishes). An existing
+    ``dest`` whose checksum matches is kept.
 
     Args:
         url: An ``http://`` or ``https://`` address.
         dest: The file to write.
-        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"``; None skips verification.
+        checksum: ``"sha256:<hex>"`` or ``"md5:<hex>"``; None: the digest the server
+            publishes (``Repr-Digest``, ``x-goog-hash``, ``Content-MD5``) is checked.
         size: Expected size in bytes (checked after the checksum), if known.
         progress: Called as ``progress(name, done, total)`` while bytes arrive.
         timeout: Seconds to wait for the server.
+        allow_unverified: With no ``checksum`` and no published digest, accept the file on
+            its size alone (a warning, and :func:`unverified_record` beside it says so and
+            where it came from) instead of refusing it.
 
     Returns:
         ``dest``.
 
     Raises:
-        DataError: not http(s), the server failed, or the checksum does not match (the
-            download is deleted then).
+        DataError: not http(s), the server failed, the checksum or size does not match (the
+            download is deleted then), or nothing to verify the file against and
+            ``allow_unverified`` is False (nothing is written then).
     """
     import urllib.error
 
@@ -221,6 +258,20 @@ def download(
     start = part.stat().st_size if part.exists() else 0
     try:
         stream, start, total, published = _open(url, start, timeout)
+        if checksum is None and published is None and start and not allow_unverified:
+            # Content-MD5 covers only what is sent: a whole-file response may publish it.
+            stream.close()
+            stream, start, total, published = _open(url, 0, timeout)
+        if checksum is None and published is None:
+            if size is not None and total is not None and total != size:
+                stream.close()
+                raise DataError(
+                    f"{url}: expected {size:,} bytes, got {total:,}. Nothing was downloaded; "
+                    "check that the address serves the right file."
+                )
+            if not allow_unverified:
+                stream.close()
+                raise _unverified_error(url, dest)
         with stream, open(part, "ab" if start else "wb") as out:
             done = start
             if progress:
@@ -268,8 +319,39 @@ def download(
             f"{url}: expected {size:,} bytes, got {actual_size:,}. The download was deleted; "
             "try again, or check that the address serves the right file."
         )
+    record = unverified_record(dest)
+    if expected_checksum:
+        record.unlink(missing_ok=True)  # from an earlier, unverified download
+    else:
+        _record_unverified(record, url=url, part=part, name=dest.name)
     os.replace(part, dest)
     return dest
+
+
+def _record_unverified(record: Path, *, url: str, part: Path, name: str) -> None:
+    """Write ``record`` (before the file it describes appears) and say so."""
+    from datetime import UTC, datetime
+
+    from neuralab.fileio import atomic_write_text
+
+    sha256 = file_digest(part)
+    info = {
+        "file": name,
+        "verified": False,
+        "reason": "no checksum pinned and the server published no digest",
+        "url": url,
+        "size": part.stat().st_size,
+        "sha256": sha256,
+        "downloaded": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(record, json.dumps(info, indent=2) + "\n")
+    logger.warning(
+        "%s: accepted UNVERIFIED (--allow-unverified): no checksum pinned or published; "
+        "sha256 %s, recorded in %s beside the file",
+        url,
+        sha256,
+        record.name,
+    )
 
 
 # --------------------------------------------------------------------------- extraction
@@ -345,26 +427,34 @@ def fetch_dataset(
     root: str | Path | None = None,
     progress: DownloadProgress | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    allow_unverified: bool = False,
 ) -> Path:
     """Download (and extract) every file of ``remote``; returns the data set's folder.
 
     Already fetched data sets are returned as they are. See the module docstring for the
-    staging and resume rules.
+    staging and resume rules, and :func:`download` for ``allow_unverified`` (the records of
+    unverified files are kept in the data set's folder, also for extracted archives).
     """
     target = dataset_path(remote.name, root)
     if target.exists():
         return target
     staging = target.with_name(f".{target.name}.download")
     staging.mkdir(parents=True, exist_ok=True)
-    for remote_file in remote.files:
-        download(
-            remote_file.url,
-            staging / remote_file.name,
-            checksum=remote_file.checksum,
-            size=remote_file.size,
-            progress=progress,
-            timeout=timeout,
-        )
+    try:
+        for remote_file in remote.files:
+            download(
+                remote_file.url,
+                staging / remote_file.name,
+                checksum=remote_file.checksum,
+                size=remote_file.size,
+                progress=progress,
+                timeout=timeout,
+                allow_unverified=allow_unverified,
+            )
+    except BaseException:
+        with contextlib.suppress(OSError):
+            staging.rmdir()  # only if empty: partial downloads are kept to resume
+        raise
     assembled = target.with_name(f".{target.name}.assembled")
     shutil.rmtree(assembled, ignore_errors=True)
     archives = [f for f in remote.files if f.extract]
@@ -375,6 +465,10 @@ def fetch_dataset(
                 _merge(extract_zip(staging / extra.name, assembled.with_suffix(".x")), assembled)
             for plain in _plain_files(remote.files):
                 shutil.copy2(staging / plain.name, assembled / plain.name)
+            for remote_file in remote.files:
+                record = unverified_record(staging / remote_file.name)
+                if record.exists():
+                    shutil.copy2(record, assembled / record.name)
             os.replace(assembled, target)
             shutil.rmtree(staging, ignore_errors=True)
         else:

@@ -8,8 +8,9 @@ Two layouts are recognised:
 
 Class names are the sorted sub-folder names. JPEG, PNG, BMP and GIF (first frame) files are
 read; grayscale, RGBA, palette and CMYK images are converted to RGB and resized to
-``target_size`` (bilinear). Other files are ignored. An unreadable image is skipped with a
-warning naming it (or is an error with ``strict=True``).
+``target_size`` (bilinear). Other files are ignored. An unreadable image (corrupt, truncated)
+is skipped with one warning per load naming it (or is an error with ``strict=True``);
+:func:`find_unreadable_images` applies the same check without loading (``neuralab data info``).
 
 Decoded, resized images are stored as one uint8 ``.npy`` per split in the cache
 (``$NEURALAB_DATA/../images`` by default), keyed by the files' contents and the target size;
@@ -49,6 +50,8 @@ SPLIT_FOLDERS = {
     "val": "validation",
 }
 CACHE_VERSION = 1
+#: What Pillow raises for a file it cannot read as an image (corrupt, truncated, not an image).
+UNREADABLE_ERRORS = (OSError, ValueError, SyntaxError)
 #: New files' bytes, read once to hash them, are kept for decoding up to this total size.
 HELD_BYTES = 256 << 20
 LabelMode = Literal["int", "binary", "categorical"]
@@ -232,6 +235,53 @@ def decode_image(path: str | Path | BinaryIO, target_size: tuple[int, int]) -> n
     return array
 
 
+def _decode_or_reason(
+    path: Path, blob: bytes | None, target_size: tuple[int, int]
+) -> np.ndarray | str:
+    """``path``'s pixels (decoded from ``blob``, the file's bytes, when given), or why the image
+    cannot be read: the one check behind both :func:`decode_images` and
+    :func:`find_unreadable_images`, so that they find the same images."""
+    try:
+        try:
+            return decode_image(path if blob is None else io.BytesIO(blob), target_size)
+        except UNREADABLE_ERRORS:
+            if blob is None:
+                raise
+            return decode_image(path, target_size)  # Pillow's message names the file
+    except UNREADABLE_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def find_unreadable_images(
+    paths: Sequence[Path],
+    *,
+    target_size: tuple[int, int] = (224, 224),
+    workers: int | None = None,
+) -> dict[Path, str]:
+    """The images that loading would skip (corrupt or truncated files), with why.
+
+    Each image is decoded as :func:`load_image_folder` decodes it (header and all pixel data:
+    a truncated JPEG has a readable header), in ``workers`` threads; nothing is cached.
+
+    Args:
+        paths: Image files.
+        target_size: ``(height, width)`` to decode at (the loader's default).
+        workers: Threads (default: one per CPU, up to 8).
+
+    Returns:
+        ``{path: reason}`` in ``paths`` order, e.g. ``"OSError: image file is truncated"``.
+    """
+    n_workers = max(1, workers or _default_workers())
+
+    def check(path: Path) -> str | None:
+        result = _decode_or_reason(path, None, target_size)
+        return result if isinstance(result, str) else None  # pixels dropped at once
+
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="neuralab-check") as pool:
+        reasons = list(pool.map(check, paths))
+    return {path: why for path, why in zip(paths, reasons, strict=True) if why is not None}
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
     """``(width, height)`` from the header, or None if unreadable."""
     from PIL import Image
@@ -356,7 +406,7 @@ def _decode_all(
 ) -> dict[int, str]:
     """Decode ``paths`` in ``pool``, giving each image to ``put(i, pixels)``. ``blobs[i]``, when
     set, holds the file's bytes (released once decoded). Returns why each unreadable image was
-    skipped (also logged).
+    skipped (the caller logs it, once per load).
 
     Raises:
         DataError: with ``strict``, naming the first unreadable image in ``paths`` order.
@@ -370,17 +420,9 @@ def _decode_all(
             if stop.is_set() or i > first_bad[0]:
                 break
             blob, blobs[i] = blobs[i], None
-            try:
-                try:
-                    pixels = decode_image(
-                        paths[i] if blob is None else io.BytesIO(blob), target_size
-                    )
-                except (OSError, ValueError, SyntaxError):
-                    if blob is None:
-                        raise
-                    pixels = decode_image(paths[i], target_size)  # Pillow's message names the file
-            except (OSError, ValueError, SyntaxError) as exc:
-                failed.append((i, f"{type(exc).__name__}: {exc}"))
+            pixels = _decode_or_reason(paths[i], blob, target_size)
+            if isinstance(pixels, str):
+                failed.append((i, pixels))
                 if strict:
                     first_bad[0] = min(first_bad[0], i)
                 continue
@@ -400,7 +442,6 @@ def _decode_all(
                         "drop --strict to skip unreadable images with a warning."
                     )
                 reasons[i] = why
-                logger.warning("skipped %s: %s", paths[i], why)
             for _ in part:
                 done += 1
                 if progress:
@@ -473,8 +514,7 @@ def decode_images(
             report.from_cache = True
             report.cache_file = array_file
             report.skipped = [(Path(p), why) for p, why in meta["skipped"]]
-            for path, why in report.skipped:
-                logger.warning("skipped %s: %s", path, why)
+            _warn_skipped(report.skipped)
             images = np.load(array_file, mmap_mode="r")
             return images, np.asarray(meta["kept"], dtype=np.int64), report
 
@@ -509,7 +549,14 @@ def decode_images(
                 loaded = memory[kept] if reasons else memory
     report.decoded = len(kept)
     report.skipped = [(paths[i], reasons[i]) for i in sorted(reasons)]
+    # Here, not while decoding: a cache write failing midway decodes again, in memory.
+    _warn_skipped(report.skipped)
     return loaded, kept, report
+
+
+def _warn_skipped(skipped: Sequence[tuple[Path, str]]) -> None:
+    for path, why in skipped:
+        logger.warning("skipped unreadable image %s (%s)", path, why)
 
 
 # --------------------------------------------------------------------------- data sets
