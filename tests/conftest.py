@@ -153,4 +153,3 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
         where = item.nodeid.replace("\\", "/")
         if where.startswith(_SLOW) or f"tests/{where}".startswith(_SLOW):
             item.add_marker(pytest.mark.slow)
-
