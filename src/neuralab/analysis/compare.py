@@ -98,7 +98,11 @@ class HistoryComparisonDisplay:
         baseline: float | None = None,
         baseline_label: str = "baseline",
     ) -> HistoryComparisonDisplay:
-        """Draw; ``colors`` maps run names to colours (default: one per run, in order)."""
+        """Draw; ``colors`` maps run names to colours (default: one per run, in order).
+
+        ``ylim`` is kept only when it shows every curve's lowest point (:meth:`fits`);
+        otherwise the axis fits the data and ``ylim_fitted_`` is True.
+        """
         plt = _pyplot()
         words = dict(labels or {})
         if ax is None:
@@ -139,7 +143,8 @@ class HistoryComparisonDisplay:
             from matplotlib.ticker import MaxNLocator
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if ylim is not None:
+        self.ylim_fitted_ = ylim is not None and not self.fits(ylim)
+        if ylim is not None and not self.ylim_fitted_:
             ax.set_ylim(*ylim)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(words.get(self.metric, self.metric))
@@ -151,3 +156,20 @@ class HistoryComparisonDisplay:
         self.ax_ = ax
         self.figure_ = fig
         return self
+
+    def fits(self, ylim: tuple[float, float]) -> bool:
+        """True when every curve's lowest (smoothed) point lies within ``ylim``.
+
+        A chapter's range (the overfitting chapter's 0.5-0.7 for the cross-entropy) frames
+        its curves' minima; curves of other data may sit wholly outside it, and an axis
+        limited to it would then show nothing.
+        """
+        low, high = ylim
+        for history in self.histories.values():
+            for key in (self.metric, f"val_{self.metric}"):
+                if key in history:
+                    values = gaussian_smooth(history[key], self.smoothing_std)
+                    lowest = float(np.nanmin(values))
+                    if not low <= lowest <= high:
+                        return False
+        return True

@@ -111,6 +111,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "best value": "Best value",
         "gap": "Gap (val - train)",
         "final gap": "Gap at the last epoch",
+        "range fitted": "The curves fall outside the chapter's range ({low:g} to {high:g}), so "
+        "the y axis fits these data.",
         "gap note": "At the best epoch of the monitored validation value (the early-stopping "
         "metric when there is one): its training counterpart and the gap between them, and the "
         "same gap at the last epoch. A large gap is overfitting.",
@@ -219,6 +221,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "best value": "Melhor valor",
         "gap": "Diferença (val - treino)",
         "final gap": "Diferença na última época",
+        "range fitted": "As curvas ficam fora do intervalo do capítulo ({low:g} a {high:g}), "
+        "então o eixo y se ajusta a estes dados.",
         "gap note": "Na melhor época do valor de validação monitorado (a métrica do early "
         "stopping quando há uma): o valor de treino correspondente e a diferença entre eles. "
         "Uma diferença grande é overfitting.",

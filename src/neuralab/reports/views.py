@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuralab.record import (
+    ComparisonRecord,
     EnvRecord,
     EvaluationRecord,
     LabDir,
@@ -232,9 +233,13 @@ def fit_summary(
 
 @dataclass(repr=False)
 class ComparisonView:
+    """A ``[[compare]]`` figure set; ``fitted_range`` is the chapter's y range when the curves
+    fell outside it and the axes fit the data instead (the caption says so)."""
+
     name: str
     title: str
     images: list[str]
+    fitted_range: tuple[float, float] | None = None
 
 
 @dataclass(repr=False)
@@ -257,6 +262,25 @@ def compare_figure(lab_dir: Path, comparison: str, metric: str) -> Path:
     return lab_dir / files.plot(f"compare_{comparison}_{metric}")
 
 
+def _fitted_range(path: Path, comparison: ComparisonRecord) -> tuple[float, float] | None:
+    """The comparison's ``ylim`` if its figures had to fit the data instead, else None."""
+    if comparison.ylim is None:
+        return None
+    from neuralab.analysis.compare import HistoryComparisonDisplay
+
+    runs = [RunDir(path / n) for n in comparison.experiments if (path / n / files.HISTORY).exists()]
+    histories = {run.path.name: run.read_history() for run in runs}
+    for metric in comparison.metrics:
+        display = HistoryComparisonDisplay(
+            histories, metric=metric, smoothing_std=comparison.smoothing_std
+        )
+        keys = (display.metric, f"val_{display.metric}")
+        logged = any(key in h for h in display.histories.values() for key in keys)
+        if logged and not display.fits(comparison.ylim):
+            return comparison.ylim
+    return None
+
+
 def load_lab(path: str | Path) -> LabView:
     """A lab directory's record and every run in it.
 
@@ -275,6 +299,7 @@ def load_lab(path: str | Path) -> LabView:
                 for metric in c.metrics
                 if (uri := data_uri(compare_figure(lab.path, c.name, metric)))
             ],
+            fitted_range=_fitted_range(lab.path, c),
         )
         for c in record.compare
     ]
