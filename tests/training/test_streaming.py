@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 from neuralab.training.streaming import epoch_batches, is_on_disk
 from neuralab.training.trainer import train
@@ -79,3 +80,30 @@ def test_training_on_memory_mapped_images_uses_the_streaming_path(tmp_path, monk
     assert calls == [True]  # training batches read from the memory map in file order
     assert result.trainer == "fit" and result.epochs_run == 8
     assert result.history["val_accuracy"].iloc[-1] > 0.9
+
+
+def test_a_cache_larger_than_the_limit_streams_on_jax_too(tmp_path, monkeypatch):
+    # The fused JAX trainer holds its data on the device; a memory map over the streaming
+    # limit must be read batch by batch instead, whatever the trainer asked.
+    import neuralab.training.streaming as streaming
+    from neuralab.errors import NeuralabError
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 48)
+    x = _memmap(tmp_path, (labels[:, None] * 2.0 + rng.random((48, 3))).astype("float32"), "x")
+    monkeypatch.setattr(streaming, "STREAM_BYTES", 256)
+
+    def model():
+        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+        net.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+        return net
+
+    result = train(model(), x, labels, epochs=2, batch_size=16, trainer="auto")
+    assert result.trainer == "fit"
+    assert result.notes == [
+        "model.fit used: x is a memory map of 0.0 GiB, streamed from disk batch by batch"
+    ]
+    with pytest.raises(NeuralabError, match="x is a memory map .* streamed from disk"):
+        train(model(), x, labels, epochs=1, batch_size=16, trainer="fused")
+    small = np.array(x)  # in memory
+    assert train(model(), small, labels, epochs=1, batch_size=16).trainer == "fused"

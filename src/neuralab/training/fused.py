@@ -54,7 +54,12 @@ def _overrides(obj: Any, base: type, names: Sequence[str]) -> list[str]:
 
 
 def can_fuse(
-    model: keras.Model, *, callbacks: Sequence[Any] = (), x: Any = None, y: Any = None
+    model: keras.Model,
+    *,
+    callbacks: Sequence[Any] = (),
+    x: Any = None,
+    y: Any = None,
+    validation_x: Any = None,
 ) -> str | None:
     """None if :func:`fused_fit` can train ``model``, else the reason it cannot."""
     import keras
@@ -83,6 +88,16 @@ def can_fuse(
     for name, value in (("x", x), ("y", y)):
         if value is not None and not isinstance(value, np.ndarray):
             return f"{name} is a {type(value).__name__}, not a NumPy array"
+    from neuralab.training.streaming import should_stream
+
+    for name, value in (("x", x), ("validation x", validation_x)):
+        if value is not None and should_stream(value):
+            # The fused program holds its data on the device: a cache larger than memory is
+            # streamed from disk batch by batch instead.
+            return (
+                f"{name} is a memory map of {value.nbytes / 2**30:.1f} GiB, streamed from disk "
+                "batch by batch"
+            )
     return None
 
 

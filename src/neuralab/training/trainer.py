@@ -251,7 +251,13 @@ def train(
     if trainer != "fit":
         from neuralab.training.fused import can_fuse
 
-        reason = can_fuse(model, callbacks=all_callbacks, x=x, y=y)
+        reason = can_fuse(
+            model,
+            callbacks=all_callbacks,
+            x=x,
+            y=y,
+            validation_x=validation_data[0] if validation_data is not None else None,
+        )
         if reason is None:
             used = "fused"
         elif trainer == "fused":
