@@ -170,3 +170,15 @@ def test_only_the_record_names_the_files_of_a_run():
             if any(value == n or value.endswith("/" + n) for n in names):
                 found.append(f"{path.relative_to(PACKAGE)}:{line}: {value!r}")
     assert not found, "spell these through neuralab.record.files:\n" + "\n".join(found)
+
+
+def test_a_quick_lab_records_what_was_capped():
+    from neuralab.labs import load_lab_spec
+    from neuralab.runs.file_runner import _quick_caps
+
+    assert _quick_caps(load_lab_spec("higgs-overfitting")) == (
+        "data.validation = 500",
+        "data.train = 2000",
+        "fit.epochs = 20",
+    )
+    assert any(c.startswith("fit.epochs") for c in _quick_caps(load_lab_spec("fashion-mnist")))

@@ -289,6 +289,7 @@ class LabRecord(Record):
     experiments: tuple[str, ...]
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     quick: bool = False
+    capped: tuple[str, ...] = ()
     lang: str = "en"
     backend: str = ""
     backend_reason: str = ""

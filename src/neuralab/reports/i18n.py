@@ -37,8 +37,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no",
         "not checked": "not checked",
-        "quick note": "Quick run: epochs were capped, so results are not comparable to the "
-        "chapter.",
+        "quick note": "Quick run: epochs (and for some labs the data) were capped, so results "
+        "are not comparable to the chapter.",
         "decision boundary": "Decision boundary",
         "learning curves": "Learning curves",
         "lr range test": "Learning-rate range test",
@@ -147,8 +147,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "yes": "sim",
         "no": "não",
         "not checked": "não verificado",
-        "quick note": "Execução rápida: as épocas foram limitadas, os resultados não são "
-        "comparáveis aos do capítulo.",
+        "quick note": "Execução rápida: as épocas (e, em alguns labs, os dados) foram "
+        "limitadas, os resultados não são comparáveis aos do capítulo.",
         "decision boundary": "Limite de decisão",
         "learning curves": "Curvas de aprendizado",
         "lr range test": "Teste de faixa da taxa de aprendizado",

@@ -146,6 +146,7 @@ def _lab_record(
         experiments=tuple(experiments.names()),
         groups={n: (n,) for n in experiments.names()},
         quick=options.quick,
+        capped=_quick_caps(experiments) if options.quick else (),
         lang=options.lang,
         backend=backend,
         backend_reason=options.backend_reason,
@@ -153,6 +154,26 @@ def _lab_record(
         compare=tuple(ComparisonRecord(**c.model_dump(mode="json")) for c in experiments.compare),
         narrative={k: dict(v) for k, v in narrative.items()},
     )
+
+
+def _quick_caps(experiments: ExperimentFile) -> tuple[str, ...]:
+    """What ``--quick`` changes, as ``key = value`` lines (the labs' ``when.quick`` tables)."""
+    from neuralab.runs.runner import QUICK_EPOCHS
+
+    caps: list[str] = []
+
+    def walk(table: Mapping[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            if isinstance(value, Mapping):
+                walk(value, f"{prefix}{key}.")
+            elif f"{prefix}{key} = {value!r}" not in caps:
+                caps.append(f"{prefix}{key} = {value!r}")
+
+    for spec in experiments.experiments:
+        walk(spec.when.get("quick") or {}, "")
+    if not any(c.startswith("fit.epochs") for c in caps):
+        caps.append(f"fit.epochs <= {QUICK_EPOCHS}")
+    return tuple(caps)
 
 
 def _open_lab(
