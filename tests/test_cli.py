@@ -227,6 +227,70 @@ def test_lr_find_writes_suggestions(tiny_spec, tmp_path):
     assert (_only_dir(out) / "plots" / "lr_find.png").exists()
 
 
+# ----------------------------------------------------------------- issue 16: values refused
+
+
+def _one_line_error(result, *fragments: str) -> str:
+    _assert_user_error(result, *fragments)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert sum(line.startswith("Error:") for line in lines) == 1, result.output
+    return " ".join(result.output.split())
+
+
+def test_negative_regularizer_is_one_line_with_the_key_path(write_toml, tmp_path, tiny_spec_text):
+    path = write_toml(
+        tiny_spec_text.replace(
+            'type = "Dense", units = 4,',
+            'type = "Dense", units = 4, kernel_regularizer = {l2 = -1},',
+        )
+    )
+    out = tmp_path / "runs"
+    _one_line_error(
+        _invoke("run", str(path), "-o", str(out)),
+        f"{path}: experiments[0] (small).model.layers[0].kernel_regularizer: Keras rejected the "
+        "regularizer {'l2': -1}",
+        "Write non-negative factors, e.g. {l2 = 0.001}",
+    )
+    assert not out.exists()
+
+
+def test_expectation_on_an_unknown_metric_is_refused_before_training(
+    write_toml, tmp_path, tiny_spec_text
+):
+    path = write_toml(tiny_spec_text + 'expect = [{metric = "test_acuracy", min = 0.9}]\n')
+    out = tmp_path / "runs"
+    _one_line_error(
+        _invoke("run", str(path), "-o", str(out)),
+        f"{path}: experiments[0] (small).expect[0].metric: the run measures no 'test_acuracy'.",
+        "Did you mean 'test_accuracy'?",
+        "Valid names: train_loss, train_accuracy, validation_loss",
+    )
+    assert not out.exists()
+
+
+def test_expectation_on_a_compiled_metric_is_accepted(write_toml, tmp_path, tiny_spec_text):
+    from neuralab.config import load_experiments
+    from neuralab.runs.runner import prepare_experiment
+
+    path = write_toml(
+        tiny_spec_text.replace("[defaults.fit]", 'metrics = ["accuracy", "AUC"]\n[defaults.fit]')
+        + 'expect = [{metric = "validation_auc", min = 0.5}, {metric = "train_loss", max = 1}]\n'
+    )
+    prepare_experiment(load_experiments(path).experiments[0])
+
+
+def test_too_large_test_size_names_the_file_and_key(write_toml, tmp_path, tiny_spec_text):
+    path = write_toml(tiny_spec_text.replace("test_size = 40", "test_size = 5000"))
+    out = tmp_path / "runs"
+    _one_line_error(
+        _invoke("run", str(path), "-o", str(out)),
+        f"{path}: experiments[0] (small).data.test_size: asks for 5000 of 200 rows, leaving none "
+        "to train on. Received: test_size=5000.",
+        "Allowed: a row count from 0 to 199 or a fraction in [0, 1)",
+    )
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------- issue 16: output not a terminal
 
 IMAGE_SPEC = """

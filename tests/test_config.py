@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from neuralab.config import (
@@ -141,11 +144,23 @@ def test_unknown_key_suggests_nearest(write_toml):
         ),
         (
             "compile.learning_rate = -0.1",
-            "compile.learning_rate: must be positive. Received: learning_rate=-0.1.",
+            "compile.learning_rate: must be a finite positive number, e.g. 0.001. "
+            "Received: learning_rate=-0.1.",
         ),
         (
             "compile.learning_rate = 0.0",
-            "compile.learning_rate: must be positive. Received: learning_rate=0.0.",
+            "compile.learning_rate: must be a finite positive number, e.g. 0.001. "
+            "Received: learning_rate=0.0.",
+        ),
+        (
+            "compile.learning_rate = inf",
+            "compile.learning_rate: must be a finite positive number, e.g. 0.001. "
+            "Received: learning_rate=inf.",
+        ),
+        (
+            "compile.learning_rate = nan",
+            "compile.learning_rate: must be a finite positive number, e.g. 0.001. "
+            "Received: learning_rate=nan.",
         ),
     ],
 )
@@ -159,6 +174,42 @@ def test_non_positive_values(write_toml, line, expected):
 def test_bad_lr_schedule_expression(write_toml):
     path = write_toml(BASE + 'fit.lr_schedule = "1e-4 * 10**(epochs/20)"\n')
     with pytest.raises(SpecError, match="unknown name 'epochs'"):
+        load_experiments(path)
+
+
+def test_huge_power_in_lr_schedule_is_refused_at_once(write_toml):
+    # 10**10**10 used to run for hours; a subprocess timeout bounds the test (a signal
+    # cannot interrupt Python's integer power).
+    path = write_toml(BASE + 'fit.lr_schedule = "10**10**10"\n')
+    code = (
+        "import sys\n"
+        "from neuralab.config import load_experiments\n"
+        "from neuralab.errors import SpecError\n"
+        "try:\n"
+        "    load_experiments(sys.argv[1])\n"
+        "except SpecError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"{path}: experiments[0] (a).fit.lr_schedule: `lr_schedule` would compute "
+        "10 ** 10000000000 at epoch 0" in done.stdout
+    ), done.stdout
+    assert "powers must stay below 2**1024" in done.stdout
+    assert "Received: lr_schedule='10**10**10'. Keep exponents small" in done.stdout
+
+
+def test_lr_schedule_arithmetic_errors_name_the_key(write_toml):
+    path = write_toml(BASE + 'fit.lr_schedule = "0.1 / (epoch - epoch)"\n')
+    with pytest.raises(
+        SpecError,
+        match=r"experiments\[0\] \(a\)\.fit\.lr_schedule: `lr_schedule` cannot be computed at "
+        r"epoch 0 \(lr=0\.001\): float division by zero\. Received: lr_schedule='0\.1 / \(epoch - "
+        r"epoch\)'\. Write arithmetic",
+    ):
         load_experiments(path)
 
 
@@ -210,6 +261,69 @@ def test_bad_experiment_name(write_toml):
         load_experiments(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("modelo_ção", "modelo_ção"),
+        ("modelo_c\u0327a\u0303o", "modelo_ção"),  # decomposed: normalized to NFC
+        ("模型-1.b", "模型-1.b"),
+        ("Ωmega_2", "Ωmega_2"),
+    ],
+)
+def test_unicode_experiment_names(name, expected):
+    document = {
+        "experiments": [{"name": name, "data": {"name": "circles"}, "model": {"preset": "mlp"}}]
+    }
+    assert parse_experiments(document).names() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("a/b", "'/' is not allowed"),
+        ("a\\b", r"'\\\\' is not allowed"),
+        ("a..b", "'..' is not allowed"),
+        ("..", "it starts with '.'"),
+        (".hidden", "it starts with '.'"),
+        ("-x", "it starts with '-'"),
+        ("a\x00b", r"'\\x00' is not allowed"),
+        ("a\nb", r"'\\n' is not allowed"),
+        ("a\u202eb", r"'\\u202e' is not allowed"),  # right-to-left override
+        ("a b", "' ' is not allowed"),
+        ("", "it is empty"),
+        ("ç" * 101, "is 202 bytes long in UTF-8; at most 200"),
+    ],
+)
+def test_experiment_names_that_are_not_directory_names(name, problem):
+    document = {
+        "experiments": [{"name": name, "data": {"name": "circles"}, "model": {"preset": "mlp"}}]
+    }
+    with pytest.raises(SpecError, match=r"experiments\[0\].*\.name: .*" + problem):
+        parse_experiments(document, source="spec.toml")
+
+
+def test_unicode_name_gets_its_run_directory(tmp_path):
+    from neuralab.runs.runner import run_experiment
+
+    spec = parse_experiments(
+        {
+            "experiments": [
+                {
+                    "name": "modelo_c\u0327a\u0303o",
+                    "data": {"name": "circles", "n_samples": 100, "test_size": 20},
+                    "model": {"preset": "mlp"},
+                    "fit": {"epochs": 1},
+                }
+            ]
+        }
+    ).experiments[0]
+    result = run_experiment(spec, output=tmp_path, write_report=False)
+    (run,) = tmp_path.iterdir()
+    assert run.name.startswith("modelo_ção"), run.name
+    assert result.path == run
+    assert (run / "metrics.json").exists()
+
+
 def test_split_sizes_validated(write_toml):
     path = write_toml(BASE + "data.test_size = 1.5\n")
     with pytest.raises(SpecError, match=r"data.test_size: must be a row count >= 0 or a fraction"):
@@ -239,4 +353,50 @@ compile.learning_rate = "suggested:a:valey"
         SpecError,
         match=r"unknown suggestion 'valey'.*minimum/10, steepest, valley, midpoint. Received: learning_rate='suggested:a:valey'",
     ):
+        load_experiments(path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"seed": -1}, r"\.seed: Input should be greater than or equal to 0\. Received: seed=-1\."),
+        ({"seed": 2**32}, r"\.seed: Input should be less than 4294967296\. Received: seed="),
+        (
+            {"data": {"name": "circles", "test_size": float("nan")}},
+            r"\.data\.test_size: must be a row count >= 0 or a fraction in \[0, 1\)\. "
+            r"Received: test_size=nan\.",
+        ),
+        (
+            {"model": {"preset": "mlp", "preset_args": {"hidden_units": "many"}}},
+            r"model\.preset_args: invalid value for the 'mlp' preset: .*'m'\. "
+            r"Received: preset_args=\{'hidden_units': 'many'\}\.",
+        ),
+        (
+            {"model": {"preset": "tinyvgg", "preset_args": {"blocks": 10**9}}},
+            r"model\.preset_args: `blocks` must be an integer from 0 to 100\. "
+            r"Received: blocks=1000000000\.",
+        ),
+        (
+            {
+                "compile": {
+                    "metrics": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+                }
+            },
+            r"experiments\[0\]\.compile\.metrics\[0\](\[0\])+: nested more than 32 levels deep",
+        ),
+    ],
+)
+def test_values_the_fuzzer_found(extra, match):
+    # Each of these raised ValueError, RecursionError or hung before (tests/test_fuzz_spec.py).
+    from neuralab.config import preset_layers
+
+    experiment = {"name": "a", "data": {"name": "circles"}, "model": {"preset": "mlp"}, **extra}
+    with pytest.raises(SpecError, match=match):
+        spec = parse_experiments({"experiments": [experiment]}, source="spec.toml").experiments[0]
+        preset_layers(spec.model.preset or "", spec.model.preset_args)  # as the builder does
+
+
+def test_toml_nested_too_deeply_to_read(write_toml):
+    path = write_toml(BASE + "compile.metrics = " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(SpecError, match=r"malformed TOML: arrays or tables nested too deeply"):
         load_experiments(path)

@@ -39,6 +39,7 @@ import itertools
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -54,7 +55,10 @@ from pydantic import (
 
 from neuralab.errors import SpecError, did_you_mean, one_of
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Experiment names become directory names: UTF-8 bytes a file system takes in one name.
+MAX_NAME_BYTES = 200
+# Tables and arrays within each other in a spec file (a layer's argument list is at 6).
+MAX_NESTING = 32
 
 
 class _Spec(BaseModel):
@@ -153,7 +157,7 @@ class DataSpec(_Spec):
     @field_validator("test_size", "validation_size")
     @classmethod
     def _check_size(cls, v: float | int) -> float | int:
-        if v < 0 or (isinstance(v, float) and v >= 1):
+        if v < 0 or (isinstance(v, float) and not (math.isfinite(v) and v < 1)):
             raise ValueError("must be a row count >= 0 or a fraction in [0, 1)")
         return v
 
@@ -192,6 +196,14 @@ class ModelSpec(_Spec):
 
 # Model presets: named functions returning layer specs. They live with the specs, below
 # neuralab.models (which re-exports them), because validating a ModelSpec resolves them.
+
+
+def _check_count(name: str, value: int, limit: int = 100) -> None:
+    """A preset's repeat count: an integer from 0 to ``limit`` (not a loop of a billion)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+        raise ValueError(
+            f"`{name}` must be an integer from 0 to {limit}. Received: {name}={value!r}"
+        )
 
 
 def mlp(
@@ -243,6 +255,7 @@ def tinyvgg(
     Each block is ``Conv2D(filters, kernel_size, relu) x 2 -> MaxPool2D(pool_size)``; then
     ``Flatten -> Dense(n_outputs)``. At 224x224x3 with the defaults: 31,101 parameters.
     """
+    _check_count("blocks", blocks)
     layers: list[LayerSpec] = []
     for _ in range(blocks):
         layers += [
@@ -269,6 +282,7 @@ def conv_stack(
     """``Conv2D(filters, kernel_size, relu)`` x ``convolutions`` (each followed by
     ``MaxPool2D`` if ``pooling``), then ``Flatten -> Dense``: the CNN chapter's model_4
     (no pooling: 477,341 parameters at 224x224x3) and model_5/model_6 (pooling: 8,861)."""
+    _check_count("convolutions", convolutions)
     layers: list[LayerSpec] = []
     for _ in range(convolutions):
         layers.append(Layer("Conv2D", filters=filters, kernel_size=kernel_size, activation="relu"))
@@ -309,7 +323,17 @@ def preset_layers(
         hint = did_you_mean(bad, allowed) if bad else ""
         raise SpecError(
             f"{where}.preset_args: {exc}.{hint} Allowed for {name!r}: {', '.join(allowed)}."
-        ) from None
+        ) from exc
+    except ValueError as exc:  # a value of the wrong kind, e.g. hidden_units = "many"
+        detail = (
+            str(exc)
+            if "Received:" in str(exc)
+            else (
+                f"invalid value for the {name!r} preset: {exc}. "
+                f"Received: preset_args={dict(args or {})!r}"
+            )
+        )
+        raise SpecError(f"{where}.preset_args: {detail}.") from exc
 
 
 def preset_layer_types(name: str, args: Mapping[str, Any] | None = None) -> tuple[str, ...]:
@@ -343,7 +367,7 @@ class CompileSpec(_Spec):
                     "must be a positive number, a schedule table, or 'suggested:EXPERIMENT'"
                 )
         elif isinstance(v, int | float) and not (v > 0 and math.isfinite(v)):
-            raise ValueError("must be positive")
+            raise ValueError("must be a finite positive number, e.g. 0.001")
         return v
 
 
@@ -384,7 +408,10 @@ class FitSpec(_Spec):
         if v is not None:
             from neuralab.training.schedules import EpochSchedule
 
-            EpochSchedule(v)
+            try:
+                EpochSchedule(v)
+            except SpecError as exc:  # as a ValueError, pydantic adds the key path
+                raise ValueError(str(exc)) from exc
         return v
 
     @model_validator(mode="after")
@@ -454,6 +481,38 @@ class ReportSpec(_Spec):
     evaluate_on: Literal["auto", "test", "validation", "train"] = "auto"
 
 
+def check_name(name: str) -> str:
+    """An experiment name, NFC-normalized; it becomes a directory name.
+
+    Letters and digits of any script (``modelo_ção``, ``模型``), then also ``_``, ``-``,
+    ``.`` and combining marks. Refused: path separators, ``..``, a leading dot or dash,
+    spaces and control or invisible format characters.
+
+    Raises:
+        ValueError: naming the first character not allowed.
+    """
+    name = unicodedata.normalize("NFC", name)
+    rule = (
+        "must start with a letter or digit and contain only letters, digits, '_', '-' and '.' "
+        "(no '..'), e.g. 'model_1'"
+    )
+    if not name:
+        raise ValueError(f"{rule}; it is empty")
+    if unicodedata.category(name[0])[0] not in "LN":
+        raise ValueError(f"{rule}; it starts with {name[0]!r}. Received: name={name!r}")
+    for char in name:
+        if unicodedata.category(char)[0] not in "LMN" and char not in "_-.":
+            raise ValueError(f"{rule}; {char!r} is not allowed. Received: name={name!r}")
+    if ".." in name:
+        raise ValueError(f"{rule}; '..' is not allowed. Received: name={name!r}")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ValueError(
+            f"is {len(name.encode('utf-8'))} bytes long in UTF-8; at most {MAX_NAME_BYTES} "
+            f"are allowed (it becomes a directory name). Received: name={name[:40]!r}..."
+        )
+    return name
+
+
 class ExperimentSpec(_Spec):
     """One trainable experiment: data, model, compile, fit, seed and backend.
 
@@ -464,7 +523,7 @@ class ExperimentSpec(_Spec):
     name: str
     title: str = ""
     description: str = ""
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, lt=2**32)  # numpy and Keras take 32-bit seeds
     backend: Literal["auto", "jax", "tensorflow", "torch"] = "auto"
     data: DataSpec
     model: ModelSpec | None = None
@@ -479,11 +538,7 @@ class ExperimentSpec(_Spec):
     @field_validator("name")
     @classmethod
     def _check_name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise ValueError(
-                "must start with a letter or digit and contain only letters, digits, '_', '-', '.'"
-            )
-        return v
+        return check_name(v)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, TOML/JSON-ready dict that parses back to an equal spec."""
@@ -628,6 +683,9 @@ def spec_error_from_validation(
             lines.append(f"{path}: required key is missing.")
         else:
             key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+            if "Received:" in msg:  # a message of our own, already complete
+                lines.append(f"{path or '(top level)'}: {msg}")
+                continue
             lines.append(f"{path or '(top level)'}: {msg}. Received: {key}={err.get('input')!r}.")
     first, *rest = lines
     more = f" (and {len(rest)} more: {'; '.join(rest)})" if rest else ""
@@ -687,12 +745,37 @@ def expand_variants(items: Sequence[Any], *, source: str = "<python>") -> list[A
     return out
 
 
+def _check_nesting(document: Mapping[str, Any], source: str) -> None:
+    """Refuse documents nested deeper than any spec needs (before recursive code sees them)."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError(
+                f"{source}: {path}: nested more than {MAX_NESTING} levels deep (tables or "
+                "arrays within each other); an experiment spec needs far fewer."
+            )
+        if isinstance(value, Mapping):
+            stack += [(v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            stack += [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+
+
+def _label(name: Any) -> str:
+    """An experiment's name for the key paths of messages: printable and short."""
+    text = str(name)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") -> ExperimentFile:
     """Validate a parsed TOML document (a dict) into an :class:`ExperimentFile`.
 
     Raises:
         SpecError: naming ``source``, the key path, the value received and what is allowed.
     """
+    _check_nesting(document, source)
     doc = dict(document)
     header_keys = {"title", "description", "defaults", "experiments", "compare"}
     if "experiments" in doc:
@@ -722,7 +805,7 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
         if "name" not in single:
             single["name"] = Path(source).stem if source != "<python>" else "experiment"
     items = expand_variants(items, source=source)
-    labels = {i: str(e.get("name")) for i, e in enumerate(items) if isinstance(e, Mapping)}
+    labels = {i: _label(e.get("name")) for i, e in enumerate(items) if isinstance(e, Mapping)}
     try:
         parsed = ExperimentFile.model_validate(
             {
@@ -734,9 +817,9 @@ def parse_experiments(document: Mapping[str, Any], *, source: str = "<python>") 
             }
         )
     except ValidationError as exc:
-        raise spec_error_from_validation(exc, source=source, labels=labels) from None
-    except SpecError as exc:  # raised inside a validator (lr_schedule)
-        raise SpecError(f"{source}: {exc}") from None
+        raise spec_error_from_validation(exc, source=source, labels=labels) from exc
+    except SpecError as exc:  # raised inside a validator, not as a ValueError
+        raise SpecError(f"{source}: {exc}") from exc
     _check_cross_references(parsed)
     return parsed
 
@@ -820,5 +903,10 @@ def load_experiments(path: str | Path) -> ExperimentFile:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: malformed TOML: {exc}.") from None
+        raise SpecError(f"{path}: malformed TOML: {exc}.") from exc
+    except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
+        raise SpecError(
+            f"{path}: malformed TOML: arrays or tables nested too deeply to read; an "
+            f"experiment file nests at most {MAX_NESTING} levels."
+        ) from exc
     return parse_experiments(document, source=str(path))

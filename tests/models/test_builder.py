@@ -57,6 +57,46 @@ def test_regularizer_shorthand():
     assert type(reg).__name__ == "L2" and reg.l2 == pytest.approx(0.001)
 
 
+@pytest.mark.parametrize(
+    ("layer_args", "match"),
+    [
+        (
+            {"kernel_regularizer": {"l2": -1}},
+            r"model\.layers\[0\]\.kernel_regularizer: Keras rejected the regularizer "
+            r"\{'l2': -1\}: .*non-negative.*Write non-negative factors, e\.g\. \{l2 = 0\.001\}",
+        ),
+        ({"bias_regularizer": -0.5}, r"layers\[0\]\.bias_regularizer: Keras rejected"),
+        ({"kernel_regularizer": {"l2": "big"}}, r"kernel_regularizer: Keras rejected.*'big'"),
+        ({"kernel_regularizer": {"l1": [1]}}, r"kernel_regularizer: Keras rejected"),
+        (
+            {"activity_regularizer": {"type": "L1L2", "l1": -1}},
+            r"layers\[0\]\.activity_regularizer: Keras rejected",
+        ),
+        ({"kernel_initializer": "zeroes"}, r"layers\[0\]: Keras rejected Dense\(.*zeroes"),
+        ({"kernel_constraint": {"type": "MaxNorm"}}, r"layers\[0\]: Keras rejected Dense"),
+    ],
+)
+def test_values_keras_rejects_name_the_key(layer_args, match):
+    with pytest.raises(SpecError, match=match) as info:
+        _build(Layer("Dense", units=3, **layer_args), Layer("Dense", units=1))
+    assert isinstance(info.value.__cause__, ValueError | TypeError)
+
+
+@pytest.mark.parametrize(
+    ("layer_args", "match"),
+    [
+        ({"input_shape": ["a", 2]}, r"model\.input_shape: dimensions must be positive integers"),
+        ({"input_dim": "x"}, r"Received: \('x',\)"),
+        ({"input_shape": [2**63]}, r"below 2\*\*31\. Received: \(9223372036854775808,\)"),
+        ({"input_shape": 3}, r"layers\[0\]\.input_shape: must be a list of dimensions"),
+    ],
+)
+def test_bad_input_shapes_on_the_first_layer(layer_args, match):
+    # The fuzzer's finds (tests/test_fuzz_spec.py): TypeError and ValueError before.
+    with pytest.raises(SpecError, match=match):
+        _build(Layer("Dense", units=1, **layer_args))
+
+
 def test_input_shape_on_first_layer_is_lifted():
     model = _build(Layer("Dense", units=1, input_shape=[5]))
     assert model.input_shape == (None, 5)
@@ -138,3 +178,11 @@ def test_layer_names_are_numbered_per_model_like_a_fresh_session():
     )
     assert [layer.name for layer in first.layers] == ["flatten", "dense", "dense_1"]
     assert [layer.name for layer in second.layers] == ["dense_1", "dense", "dense_2"]
+
+
+def test_metric_names_are_the_same_in_every_build():
+    # Keras names the second AUC() of a process 'auc_1'; `expect = test_auc` needs 'auc'.
+    spec = CompileSpec(metrics=("AUC", {"type": "Precision"}, {"type": "AUC", "name": "roc"}))
+    for _ in range(2):
+        names = [m.name for m in build_metrics(spec)]
+        assert names == ["auc", "precision", "roc"]

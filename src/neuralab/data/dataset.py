@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -142,12 +143,21 @@ class Splits:
         return f"Splits({sizes})"
 
 
-def _count(size: float | int, n: int, what: str) -> int:
+def _count(size: float | int, n: int, what: str, where: str) -> int:
+    key = f"{where}.{what}:" if where else f"`{what}`"
+    allowed = (
+        f"Allowed: a row count from 0 to {n - 1} or a fraction in [0, 1) that leaves rows "
+        "to train on, e.g. 0.2."
+    )
+    if (isinstance(size, float) and not math.isfinite(size)) or size < 0:
+        raise DataError(
+            f"{key} must be a row count or a fraction. Received: {what}={size!r}. {allowed}"
+        )
     count = round(size * n) if isinstance(size, float) else int(size)
     if count >= n:
         raise DataError(
-            f"`{what}` asks for {count} of {n} rows, leaving none to train on. "
-            f"Received: {what}={size!r}. Use a smaller count or a fraction below 1."
+            f"{key} asks for {count} of {n} rows, leaving none to train on. "
+            f"Received: {what}={size!r}. {allowed}"
         )
     return count
 
@@ -159,6 +169,7 @@ def split_dataset(
     validation_size: float | int = 0,
     shuffle: bool = False,
     seed: int = 42,
+    where: str = "",
 ) -> Splits:
     """Split into train, validation and test parts.
 
@@ -171,16 +182,17 @@ def split_dataset(
         validation_size: Rows or fraction (of all rows) for validation.
         shuffle: Shuffle (seeded) before splitting.
         seed: Seed for the shuffle.
+        where: Key path of the sizes for error messages, e.g. ``"spec.toml: data"``.
 
     Returns:
         The splits.
 
     Raises:
-        DataError: the sizes leave no training rows.
+        DataError: a size is negative or not finite, or leaves no training rows.
     """
     n = data.n_samples
-    n_test = _count(test_size, n, "test_size")
-    n_val = _count(validation_size, n - n_test, "validation_size")
+    n_test = _count(test_size, n, "test_size", where)
+    n_val = _count(validation_size, n - n_test, "validation_size", where)
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     n_train = n - n_test - n_val
     train = data.take(order[:n_train])

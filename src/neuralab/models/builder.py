@@ -8,6 +8,8 @@ valid names and the nearest one.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -63,11 +65,21 @@ def _valid_args(cls: type) -> list[str]:
 
 
 def _regularizer(value: Any, where: str) -> Any:
-    import keras
-
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, int | float):
+    try:
+        return _make_regularizer(value, where)
+    except (ValueError, TypeError) as exc:  # Keras's own checks, e.g. a negative factor
+        raise SpecError(
+            f"{where}: Keras rejected the regularizer {value!r}: {exc}. Write non-negative "
+            "factors, e.g. {l2 = 0.001} or {l1 = 1e-5, l2 = 1e-4}."
+        ) from exc
+
+
+def _make_regularizer(value: Any, where: str) -> Any:
+    import keras
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return keras.regularizers.L2(float(value))
     if isinstance(value, Mapping):
         kind = value.get("type")
@@ -84,10 +96,7 @@ def _regularizer(value: Any, where: str) -> Any:
             if set(rest) == {"l1"}:
                 return keras.regularizers.L1(float(rest["l1"]))
             return keras.regularizers.L1L2(l1=float(rest["l1"]), l2=float(rest["l2"]))
-        try:
-            return keras.regularizers.get({"class_name": kind, "config": rest})
-        except (ValueError, TypeError) as exc:
-            raise SpecError(f"{where}: invalid regularizer {dict(value)!r}: {exc}") from None
+        return keras.regularizers.get({"class_name": kind, "config": rest})
     raise SpecError(f"{where}: invalid regularizer {value!r}; write {{l2 = 0.001}}.")
 
 
@@ -129,7 +138,7 @@ def build_layer(
     except (ValueError, TypeError) as exc:
         raise SpecError(
             f"{where}: Keras rejected {spec.type}({_fmt_args(spec.args)}): {exc}"
-        ) from None
+        ) from exc
 
 
 def _fmt_args(args: Mapping[str, Any]) -> str:
@@ -174,7 +183,12 @@ def build_model(
     for key in ("input_shape", "input_dim"):
         if key in first:
             value = first.pop(key)
-            shape = tuple(value) if key == "input_shape" else (int(value),)
+            shape = tuple(value) if isinstance(value, list | tuple) else (value,)
+            if key == "input_shape" and not isinstance(value, list | tuple):
+                raise SpecError(
+                    f"{where}.layers[0].input_shape: must be a list of dimensions, e.g. [28, 28]. "
+                    f"Received: input_shape={value!r}."
+                )
             layers[0] = LayerSpec(type=layers[0].type, args=first)
     for i, layer in enumerate(layers[1:], start=1):
         if "input_shape" in layer.args or "input_dim" in layer.args:
@@ -189,8 +203,14 @@ def build_model(
             f"{where}.input_shape: the input shape is unknown; set `input_shape` or build the "
             "model for a data set."
         )
-    if any(d is not None and d <= 0 for d in shape):
-        raise SpecError(f"{where}.input_shape: dimensions must be positive. Received: {shape!r}.")
+    if not all(
+        d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and 0 < d < 2**31)
+        for d in shape
+    ):
+        raise SpecError(
+            f"{where}.input_shape: dimensions must be positive integers below 2**31. "
+            f"Received: {shape!r}."
+        )
     names = _names_per_model(layers)
     built = [
         build_layer(layer, where=f"{where}.layers[{i}]", name=names[i])
@@ -201,7 +221,7 @@ def build_model(
     except (ValueError, TypeError) as exc:
         raise SpecError(
             f"{where}: the layers do not fit together for input shape {tuple(shape)}: {exc}"
-        ) from None
+        ) from exc
 
 
 def _snake_case(name: str) -> str:
@@ -255,7 +275,7 @@ def build_loss(spec: CompileSpec, *, where: str = "compile") -> Any:
         except (TypeError, ValueError) as exc:
             raise SpecError(
                 f"{where}.loss: Keras rejected {name}({_fmt_args(args)}): {exc}"
-            ) from None
+            ) from exc
     if name in functions and not args:
         return name
     if name in functions:
@@ -293,14 +313,17 @@ def build_optimizer(spec: CompileSpec, learning_rate: Any = None, *, where: str 
             )
         args["learning_rate"] = learning_rate
     lr = args.get("learning_rate")
-    if isinstance(lr, int | float) and not lr > 0:
-        raise SpecError(f"{where}.learning_rate: must be positive. Received: learning_rate={lr!r}.")
+    if isinstance(lr, int | float) and not (lr > 0 and math.isfinite(lr)):
+        raise SpecError(
+            f"{where}.learning_rate: must be a finite positive number, e.g. 0.001. Received: "
+            f"learning_rate={lr!r}."
+        )
     try:
         return classes[key](**args)
     except (TypeError, ValueError) as exc:
         raise SpecError(
             f"{where}.optimizer: Keras rejected {key}({_fmt_args(args)}): {exc}"
-        ) from None
+        ) from exc
 
 
 def build_schedule(value: Mapping[str, Any], *, where: str = "compile.learning_rate") -> Any:
@@ -316,11 +339,16 @@ def build_schedule(value: Mapping[str, Any], *, where: str = "compile.learning_r
     try:
         return classes[name](**args)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"{where}: Keras rejected {name}({_fmt_args(args)}): {exc}") from None
+        raise SpecError(f"{where}: Keras rejected {name}({_fmt_args(args)}): {exc}") from exc
 
 
 def build_metrics(spec: CompileSpec, *, where: str = "compile") -> list[Any]:
-    """Metric names are passed to Keras as given; classes with arguments are created."""
+    """Metric names are passed to Keras as given; classes with arguments are created.
+
+    A class gets its snake-case name (``AUC`` -> ``auc``) unless it is given one: Keras
+    numbers some per process (``auc_1`` for the second ``AUC()``), and the history columns
+    and ``expect`` bands need the same name in every run.
+    """
     import keras
 
     classes = _public_classes("metrics", "Metric")
@@ -329,7 +357,8 @@ def build_metrics(spec: CompileSpec, *, where: str = "compile") -> list[Any]:
     for i, metric in enumerate(spec.metrics):
         if isinstance(metric, str):
             if metric in ("accuracy", "acc") or metric in functions or metric in classes:
-                out.append(classes[metric]() if metric in classes else metric)
+                named = metric in classes
+                out.append(classes[metric](name=_snake_case(metric)) if named else metric)
                 continue
             valid = sorted(functions | set(classes) | {"accuracy"})
             raise SpecError(
@@ -343,9 +372,9 @@ def build_metrics(spec: CompileSpec, *, where: str = "compile") -> list[Any]:
                 f"{did_you_mean(metric.type, classes)}"
             )
         try:
-            out.append(cls(**metric.args))
+            out.append(cls(**{"name": _snake_case(metric.type), **metric.args}))
         except (TypeError, ValueError) as exc:
-            raise SpecError(f"{where}.metrics[{i}]: Keras rejected {metric.type}: {exc}") from None
+            raise SpecError(f"{where}.metrics[{i}]: Keras rejected {metric.type}: {exc}") from exc
     return out
 
 
@@ -363,7 +392,7 @@ def build_callback(type_name: str, args: Mapping[str, Any], *, where: str) -> An
     try:
         return cls(**dict(args))
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"{where}: Keras rejected {type_name}({_fmt_args(args)}): {exc}") from None
+        raise SpecError(f"{where}: Keras rejected {type_name}({_fmt_args(args)}): {exc}") from exc
 
 
 def count_params(model: keras.Model) -> dict[str, int]:

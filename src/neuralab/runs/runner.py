@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from neuralab.config import SUGGESTED_PREFIX, ExperimentSpec, ScheduleSpec
 from neuralab.data.dataset import Dataset, Splits, split_dataset
 from neuralab.data.registry import load_dataset
-from neuralab.errors import SpecError
+from neuralab.errors import SpecError, did_you_mean
 from neuralab.models.shape_doctor import Finding, check_model_fits_data
 from neuralab.record import (
     EnvRecord,
@@ -246,6 +246,7 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
                 validation_size=spec.data.validation_size,
                 shuffle=spec.data.shuffle,
                 seed=spec.seed,
+                where=f"{where}.data",
             )
             splits = Splits(train=carved.train, validation=carved.validation, test=loaded.test)
     else:
@@ -255,6 +256,7 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
             validation_size=spec.data.validation_size,
             shuffle=spec.data.shuffle,
             seed=spec.seed,
+            where=f"{where}.data",
         )
     if names is not None:
         splits = Splits(
@@ -374,6 +376,7 @@ def prepare_experiment(
         optimizer = build_optimizer(spec.compile, learning_rate, where=f"{where}.compile")
         metrics = build_metrics(spec.compile, where=f"{where}.compile")
         model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+        check_expectation_names(spec, metrics, where=where)
     choice = spec.fit.validation
     validation: tuple[str, Dataset] | None = None
     if choice in ("auto", "validation") and splits.validation is not None:
@@ -412,6 +415,23 @@ def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, 
         )
         out[name] = {k: float(v) for k, v in values.items()}
     return out
+
+
+def check_expectation_names(spec: ExperimentSpec, metrics: Sequence[Any], *, where: str) -> None:
+    """Refuse ``expect`` bands on metrics the run will not measure (before it trains).
+
+    Valid names are ``train_``, ``validation_`` or ``test_`` followed by ``loss`` or a
+    compiled metric's name (``metrics`` as given to ``model.compile``).
+    """
+    names = ["loss", *(m if isinstance(m, str) else str(m.name) for m in metrics)]
+    valid = [f"{split}_{name}" for split in ("train", "validation", "test") for name in names]
+    for i, exp in enumerate(spec.expect):
+        if exp.metric not in valid:
+            raise SpecError(
+                f"{where}.expect[{i}].metric: the run measures no {exp.metric!r}."
+                f"{did_you_mean(exp.metric, valid)} Valid names: {', '.join(valid)} (a split, "
+                "then `loss` or a name from `compile.metrics`)."
+            )
 
 
 def check_expectations(
