@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: Checkpoints are written at most this often (seconds) while a run trains.
 CHECKPOINT_SECONDS = 2.0
+# After a checkpoint that took t seconds to write, the next one waits at least this many t.
+WRITE_SHARE_FACTOR = 19.0
 _FORMAT = 1
 
 # Attributes that make up a Keras callback's training state (reset by on_train_begin).
@@ -267,13 +269,13 @@ def make_checkpointer(
 
         def __init__(self) -> None:
             super().__init__()
-            self.last = time.perf_counter()
             self.started = time.perf_counter()
+            self.next_due = self.started + policy.every_seconds
             self.epoch = 0
 
         def _save(self, epochs_done: int, *, finished: bool, force: bool = False) -> None:
             now = time.perf_counter()
-            if not force and now - self.last < policy.every_seconds:
+            if not force and now < self.next_due:
                 return
             state = capture_state(
                 self.model,
@@ -285,7 +287,11 @@ def make_checkpointer(
                 wall_time=wall_before + now - self.started,
             )
             save_checkpoint(policy.path, state)
-            self.last = time.perf_counter()
+            done = time.perf_counter()
+            # At most every `every_seconds`, and writing never takes more than about 5% of
+            # the time (a large model's state is hundreds of MB).
+            wait = max(policy.every_seconds, WRITE_SHARE_FACTOR * (done - now))
+            self.next_due = done + (wait if policy.every_seconds > 0 else 0.0)
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.epoch = epoch + 1
