@@ -190,6 +190,50 @@ def checkpointing(console: Console) -> Table:
     return table
 
 
+QUICK_LABS = ("circles", "fashion-mnist", "pizza-steak", "higgs-overfitting", "cat-vs-noncat")
+
+
+def quick_labs(console: Console) -> Table:
+    """``neuralab lab NAME --quick`` end to end (a fresh process: imports, generated data on
+    first use, training, reports), as a user types it; goal: under a minute each."""
+    import time
+
+    table = Table(title="Quick labs: `neuralab lab NAME --quick`, whole command (seconds)")
+    for column in ("lab", "first run", "later run", "goal"):
+        table.add_column(column, justify="left" if column in ("lab", "goal") else "right")
+    with tempfile.TemporaryDirectory() as home:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(SRC),
+            "NEURALAB_DATA": str(Path(home) / "datasets"),
+            "HOME": home,  # a fresh compile cache and data cache: the first run is a first run
+        }
+        for lab in QUICK_LABS:
+            seconds = []
+            for label in ("first", "later"):
+                start = time.perf_counter()
+                proc = subprocess.run(
+                    [sys.executable, "-m", "neuralab", "--quiet", "lab", lab, "--quick"],
+                    env=env,
+                    cwd=home,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                seconds.append(time.perf_counter() - start)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{lab} --quick failed:\n{proc.stderr[-2000:]}")
+                console.log(f"quick {lab:18s} {label:6s} {seconds[-1]:7.1f} s")
+            worst = max(seconds)
+            table.add_row(
+                lab,
+                f"{seconds[0]:.1f}",
+                f"{seconds[1]:.1f}",
+                f"< 60 s: {'met' if worst < 60 else 'missed'}",
+            )
+    return table
+
+
 def measure(workload: str, backend: str, trainer: str, xla_cache: str = "") -> dict[str, float]:
     env = {
         **os.environ,
@@ -272,7 +316,8 @@ def main(names: list[str]) -> None:
         ensure_images(console)
     loading = image_loading(console) if not names or "image_loading" in names else None
     checkpoints = checkpointing(console) if not names or "checkpointing" in names else None
-    extra = ("image_loading", "checkpointing")
+    quick = quick_labs(console) if not names or "quick_labs" in names else None
+    extra = ("image_loading", "checkpointing", "quick_labs")
     workloads = [n for n in names if n not in extra] if names else list(WORKLOADS)
     for name in workloads:
         title, auto_backend, goals = WORKLOADS[name]
@@ -342,6 +387,8 @@ def main(names: list[str]) -> None:
         console.print(loading)
     if checkpoints is not None:
         console.print(checkpoints)
+    if quick is not None:
+        console.print(quick)
 
 
 if __name__ == "__main__":
