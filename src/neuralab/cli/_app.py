@@ -166,7 +166,7 @@ def _ctrl_c_stops_runs() -> Iterator[None]:
     import signal
     import threading
 
-    from neuralab.runs.runner import clear_stop_request, request_stop, stop_requested
+    from neuralab.runs.stopping import clear_stop_request, request_stop, stop_requested
 
     if (
         threading.current_thread() is not threading.main_thread()

@@ -113,7 +113,7 @@ def _run_file(
             types = experiments.layer_types()
             choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
             from neuralab.runs.file_runner import run_experiment_file
-            from neuralab.runs.runner import stop_requested
+            from neuralab.runs.stopping import stop_requested
 
             with _progress_factory() as factory:
                 result = run_experiment_file(

@@ -96,7 +96,7 @@ def evaluate_run(
     from neuralab.config import ExperimentSpec
     from neuralab.data.registry import load_dataset
     from neuralab.runs.plots import save_evaluation
-    from neuralab.runs.runner import resolve_splits
+    from neuralab.runs.prepare import resolve_splits
 
     run = RunDir.open(run_dir)
     model, stored = load_run_model(run.path)

@@ -20,13 +20,9 @@ from typing import Any
 from neuralab.config import SUGGESTIONS, ExperimentFile, ExperimentSpec
 from neuralab.errors import NeuralabError, RunError
 from neuralab.record import ComparisonRecord, LabDir, LabRecord, RunDir, files, new_directory
-from neuralab.runs.runner import (
-    PreparedExperiment,
-    RunResult,
-    check_same_spec,
-    prepare_experiment,
-    run_experiment,
-)
+from neuralab.runs.prepare import PreparedExperiment, prepare_experiment
+from neuralab.runs.resume import check_same_spec
+from neuralab.runs.runner import RunResult, run_experiment
 from neuralab.training.progress import ProgressHook
 
 logger = logging.getLogger(__name__)
@@ -121,11 +117,11 @@ def _apply_suggestion(
     prepared: PreparedExperiment, suggestions: Mapping[str, Mapping[str, float]], where: str
 ) -> None:
     """Give a ``"suggested:NAME"`` experiment the rate NAME's range test suggested."""
-    from neuralab.runs.runner import _resolve_learning_rate
+    from neuralab.runs.prepare import resolve_learning_rate
 
     if not isinstance(prepared.spec.compile.learning_rate, str):
         return
-    rate = _resolve_learning_rate(prepared.spec, suggestions, where)
+    rate = resolve_learning_rate(prepared.spec, suggestions, where)
     prepared.model.optimizer.learning_rate.assign(rate)
     prepared.learning_rate = rate
 
@@ -158,7 +154,7 @@ def _lab_record(
 
 def _quick_caps(experiments: ExperimentFile) -> tuple[str, ...]:
     """What ``--quick`` changes, as ``key = value`` lines (the labs' ``when.quick`` tables)."""
-    from neuralab.runs.runner import QUICK_EPOCHS
+    from neuralab.runs.prepare import QUICK_EPOCHS
 
     caps: list[str] = []
 

@@ -52,7 +52,7 @@ def run_lr_find(
     from neuralab.analysis.figures import save_figure
     from neuralab.analysis.lr_plot import LRRangeDisplay
     from neuralab.reports.i18n import translator
-    from neuralab.runs.runner import prepare_experiment
+    from neuralab.runs.prepare import prepare_experiment
 
     prepared = prepare_experiment(spec, where=where)
     finder = find_learning_rate(

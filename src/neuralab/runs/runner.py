@@ -1,4 +1,5 @@
-"""Running one experiment spec end to end: validate, train, evaluate, store, report.
+"""Running one experiment end to end, in named phases: prepare (:mod:`.prepare`), open the
+run directory, train (with checkpoints; or resume), evaluate and store, report.
 
 Everything that can be checked is checked before the run directory is created, so a bad
 spec leaves nothing behind.
@@ -15,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from neuralab.config import SUGGESTED_PREFIX, ExperimentSpec, ScheduleSpec
-from neuralab.data.dataset import Dataset, Splits, split_dataset
-from neuralab.data.registry import load_dataset
-from neuralab.errors import SpecError, did_you_mean
-from neuralab.models.shape_doctor import Finding, check_model_fits_data
+from neuralab.config import ExperimentSpec
+from neuralab.data.dataset import Dataset, Splits
+from neuralab.models.shape_doctor import Finding
 from neuralab.record import (
     EnvRecord,
     ExpectationResult,
@@ -32,6 +31,15 @@ from neuralab.record import (
     files,
 )
 from neuralab.runs.environment import environment_info
+from neuralab.runs.prepare import QUICK_EPOCHS as QUICK_EPOCHS
+from neuralab.runs.prepare import PreparedExperiment as PreparedExperiment
+from neuralab.runs.prepare import check_expectation_names as check_expectation_names
+from neuralab.runs.prepare import prepare_experiment as prepare_experiment
+from neuralab.runs.prepare import resolve_splits as resolve_splits
+from neuralab.runs.resume import check_same_spec as check_same_spec
+from neuralab.runs.stopping import clear_stop_request as clear_stop_request
+from neuralab.runs.stopping import request_stop as request_stop
+from neuralab.runs.stopping import stop_requested as stop_requested
 from neuralab.runs.store import save_model
 from neuralab.training.checkpoint import (
     CheckpointPolicy,
@@ -39,7 +47,6 @@ from neuralab.training.checkpoint import (
     load_checkpoint,
 )
 from neuralab.training.progress import ProgressHook, SilentProgress
-from neuralab.training.seeding import set_random_seed
 from neuralab.training.trainer import TrainingResult, align_labels, metric_directions, train
 
 if TYPE_CHECKING:
@@ -47,71 +54,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-QUICK_EPOCHS = 5
 HISTORY_FLUSH_SECONDS = 2.0
-DEFAULT_SUGGESTION = "minimum/10"
 # Standard deviation, in epochs, of the Gaussian smoothing a per-epoch range test's
 # suggestions read.
 RANGE_TEST_SMOOTHING_STD = 2.0
-
-
-class _StopRequest:
-    """A Ctrl-C that the CLI turned into a request, honoured at this module's safe points.
-
-    A ``KeyboardInterrupt`` raised wherever SIGINT happens to land in a run can be lost or
-    do harm: JAX runs a Python function from ``gc.callbacks`` (``_xla_gc_callback``), and
-    CPython drops an exception raised there ("Exception ignored in ..."); Keras's
-    functional-model tracing runs under a bare ``except:``
-    (``Functional._maybe_warn_inputs_struct_mismatch``); and one that stops the wait for an
-    XLA compile leaves the compile thread running into interpreter exit (a segfault). So the
-    CLI's SIGINT handler only calls :func:`request_stop`; training stops at the end of the
-    current epoch (``model.stop_training``, the epochs so far are kept) and the run raises
-    ``KeyboardInterrupt`` itself at a phase boundary (data loaded, trained, evaluated, stored).
-    """
-
-    requested = False
-
-
-def request_stop() -> None:
-    """Ask the running experiment(s) to stop as on Ctrl-C, at the next safe point.
-
-    Safe to call from a signal handler (it only sets a flag). The run ends as an interrupted
-    one: saved, marked incomplete, ``KeyboardInterrupt`` raised.
-    """
-    _StopRequest.requested = True
-
-
-def stop_requested() -> bool:
-    """True once :func:`request_stop` was called (until :func:`clear_stop_request`)."""
-    return _StopRequest.requested
-
-
-def clear_stop_request() -> None:
-    _StopRequest.requested = False
-
-
-def _stop_point() -> None:
-    """Raise ``KeyboardInterrupt`` if a stop was requested; call only where that is safe."""
-    if _StopRequest.requested:
-        raise KeyboardInterrupt
-
-
-@dataclass(repr=False)
-class PreparedExperiment:
-    """A validated experiment, ready to train: data split, model built and compiled."""
-
-    spec: ExperimentSpec
-    splits: Splits
-    model: keras.Model
-    loss: Any
-    learning_rate: Any
-    findings: list[Finding]
-    validation: tuple[str, Dataset] | None
-    callbacks: list[Any]
-    epochs: int
-
-    def __repr__(self) -> str:
-        return f"PreparedExperiment({self.spec.name!r}, {self.splits!r}, epochs={self.epochs})"
 
 
 @dataclass(repr=False)
@@ -186,223 +132,6 @@ class RunResult:
         return f"RunResult({self.name!r}, {shown}, path={str(self.path)!r})"
 
 
-def _resolve_learning_rate(
-    spec: ExperimentSpec, suggestions: Mapping[str, Mapping[str, float]], where: str
-) -> Any:
-    from neuralab.models.builder import build_schedule
-
-    lr = spec.compile.learning_rate
-    if isinstance(lr, ScheduleSpec):
-        return build_schedule(lr.to_dict(), where=f"{where}.compile.learning_rate")
-    if isinstance(lr, str):
-        target, _, method = lr[len(SUGGESTED_PREFIX) :].partition(":")
-        method = method or DEFAULT_SUGGESTION
-        found = suggestions.get(target)
-        if found is None:
-            raise SpecError(
-                f"{where}.compile.learning_rate: {lr!r} needs the learning-rate range test of "
-                f"experiment {target!r} to run first (in the same file, earlier)."
-            )
-        if method not in found:
-            raise SpecError(
-                f"{where}.compile.learning_rate: unknown suggestion {method!r}. Available: "
-                f"{', '.join(sorted(found))}."
-            )
-        return float(found[method])
-    return lr
-
-
-def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str) -> Splits:
-    """Apply ``spec.data`` (class names, test and validation sizes) to loaded data.
-
-    A data set that comes split (Fashion-MNIST's train and test files) keeps its splits:
-    asking for a test or validation split it already has is an error; a validation split it
-    lacks is taken from the end of its training part.
-    """
-    from dataclasses import replace
-
-    parts = loaded.items() if isinstance(loaded, Splits) else [("data", loaded)]
-    for _, part in parts:
-        part.check_finite()
-    names = spec.data.class_names
-    if names is not None:
-        n_classes = parts[0][1].n_classes
-        if len(names) != n_classes:
-            raise SpecError(
-                f"{where}.data.class_names: {len(names)} names given for the {n_classes} "
-                f"classes of the data. Received: class_names={list(names)}."
-            )
-    if isinstance(loaded, Splits):
-        for key, present in (("test_size", loaded.test), ("validation_size", loaded.validation)):
-            if getattr(spec.data, key) and present is not None:
-                raise SpecError(
-                    f"{where}.data.{key}: the {spec.data.name!r} data set comes with its own "
-                    f"{key.removesuffix('_size')} split; remove `{key}`."
-                )
-        splits = loaded
-        if spec.data.validation_size and loaded.validation is None:
-            carved = split_dataset(
-                loaded.train,
-                validation_size=spec.data.validation_size,
-                shuffle=spec.data.shuffle,
-                seed=spec.seed,
-                where=f"{where}.data",
-            )
-            splits = Splits(train=carved.train, validation=carved.validation, test=loaded.test)
-    else:
-        splits = split_dataset(
-            loaded,
-            test_size=spec.data.test_size,
-            validation_size=spec.data.validation_size,
-            shuffle=spec.data.shuffle,
-            seed=spec.seed,
-            where=f"{where}.data",
-        )
-    if names is not None:
-        splits = Splits(
-            **{key: replace(part, class_names=tuple(names)) for key, part in splits.items()}
-        )
-    return splits
-
-
-def _input_layers(spec: ExperimentSpec, data: Dataset, *, where: str) -> list[Any]:
-    """Layers put in front of the spec's model: ``Rescaling`` for data that carry a rescale
-    factor (image folders: 1/255) and the ``augment`` section's augmentation layers (active
-    only while training, so validation and test data are never augmented)."""
-    import keras
-
-    layers: list[Any] = []
-    if data.rescale is not None:
-        layers.append(keras.layers.Rescaling(data.rescale, name="rescaling"))
-    if spec.augment:
-        from neuralab.data.augment import augmentation_layers
-
-        if len(data.sample_shape) != 3:
-            raise SpecError(
-                f"{where}.augment: image augmentation needs images (height, width, channels); "
-                f"the data's samples have shape {data.sample_shape}."
-            )
-        layers += augmentation_layers(spec.augment, where=f"{where}.augment")
-    return layers
-
-
-def _load(spec: ExperimentSpec, *, where: str, cache: dict[str, Any] | None) -> Dataset | Splits:
-    import json
-
-    key = json.dumps([spec.data.name, spec.data.params], sort_keys=True, default=str)
-    if cache is not None and key in cache:
-        found: Dataset | Splits = cache[key]
-        return found
-    loaded = load_dataset(spec.data.name, spec.data.params, where=f"{where}.data")
-    if cache is not None:
-        cache[key] = loaded
-    return loaded
-
-
-def prepare_experiment(
-    spec: ExperimentSpec,
-    *,
-    suggestions: Mapping[str, Mapping[str, float]] | None = None,
-    data: Dataset | Splits | None = None,
-    model: keras.Model | None = None,
-    quick: bool = False,
-    where: str = "",
-    data_cache: dict[str, Any] | None = None,
-) -> PreparedExperiment:
-    """Load data, build and compile the model, and run the shape doctor; nothing trains.
-
-    Args:
-        spec: The experiment.
-        suggestions: Learning-rate suggestions of earlier range tests, by experiment name.
-        data: Use this data set instead of loading ``spec.data``.
-        model: Use this Keras model instead of building ``spec.model``. If it is not
-            compiled yet, it is compiled with ``spec.compile``.
-        quick: Cap epochs at ``QUICK_EPOCHS`` (for tests and smoke runs).
-        where: Prefix for error messages (file and experiment).
-        data_cache: Data sets loaded so far, by loader and parameters: experiments of one
-            file that read the same data load (and warn about a bad file) once.
-
-    Raises:
-        SpecError, DataError, ShapeError: with the key path and the fix.
-    """
-
-    from neuralab.models.builder import (
-        build_callback,
-        build_loss,
-        build_metrics,
-        build_model,
-        build_optimizer,
-    )
-
-    _stop_point()
-    where = where or f"experiment {spec.name!r}"
-    quick_epochs = QUICK_EPOCHS
-    if quick:
-        # A lab's own quick settings (`when.quick`) choose the epochs; otherwise they are capped.
-        quick_fit = (spec.when.get("quick") or {}).get("fit") or {}
-        if "epochs" in quick_fit:
-            quick_epochs = int(quick_fit["epochs"])
-        spec = spec.for_data("quick")
-    loaded = data if data is not None else _load(spec, where=where, cache=data_cache)
-    splits = resolve_splits(loaded, spec, where=where)
-    spec = spec.for_data(splits.train.name)
-    # Seed before building: weight initialisation draws from Keras's global seed.
-    set_random_seed(spec.seed)
-    if model is None:
-        if spec.model is None:
-            raise SpecError(
-                f"{where}.model: no model: give `model` in the spec, or pass a keras.Model."
-            )
-        model = build_model(
-            spec.model,
-            input_shape=splits.train.sample_shape,
-            name=spec.name,
-            where=f"{where}.model",
-            prefix=_input_layers(spec, splits.train, where=where),
-        )
-    user_compiled = model is not None and getattr(model, "optimizer", None) is not None
-    if user_compiled:
-        loss = model.loss
-        learning_rate = None
-    else:
-        loss = build_loss(spec.compile, where=f"{where}.compile")
-        learning_rate = _resolve_learning_rate(spec, suggestions or {}, where)
-    findings = check_model_fits_data(model, splits.train, loss=loss, where=where)
-    callbacks = [
-        build_callback(cb.type, cb.args, where=f"{where}.fit.callbacks[{i}]")
-        for i, cb in enumerate(spec.fit.callbacks)
-    ]
-    if not user_compiled:
-        optimizer = build_optimizer(spec.compile, learning_rate, where=f"{where}.compile")
-        metrics = build_metrics(spec.compile, where=f"{where}.compile")
-        model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
-        check_expectation_names(spec, metrics, where=where)
-    choice = spec.fit.validation
-    validation: tuple[str, Dataset] | None = None
-    if choice in ("auto", "validation") and splits.validation is not None:
-        validation = ("validation", splits.validation)
-    elif choice in ("auto", "test") and splits.test is not None:
-        validation = ("test", splits.test)
-    elif choice in ("validation", "test"):
-        raise SpecError(
-            f"{where}.fit.validation: {choice!r} needs a {choice} split; set "
-            f"data.{choice}_size, or use validation = 'auto'."
-        )
-    epochs = min(spec.fit.epochs, quick_epochs) if quick else spec.fit.epochs
-    _stop_point()
-    return PreparedExperiment(
-        spec=spec,
-        splits=splits,
-        model=model,
-        loss=loss,
-        learning_rate=learning_rate,
-        findings=findings,
-        validation=validation,
-        callbacks=callbacks,
-        epochs=epochs,
-    )
-
-
 def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name, part in splits.items():
@@ -415,23 +144,6 @@ def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, 
         )
         out[name] = {k: float(v) for k, v in values.items()}
     return out
-
-
-def check_expectation_names(spec: ExperimentSpec, metrics: Sequence[Any], *, where: str) -> None:
-    """Refuse ``expect`` bands on metrics the run will not measure (before it trains).
-
-    Valid names are ``train_``, ``validation_`` or ``test_`` followed by ``loss`` or a
-    compiled metric's name (``metrics`` as given to ``model.compile``).
-    """
-    names = ["loss", *(m if isinstance(m, str) else str(m.name) for m in metrics)]
-    valid = [f"{split}_{name}" for split in ("train", "validation", "test") for name in names]
-    for i, exp in enumerate(spec.expect):
-        if exp.metric not in valid:
-            raise SpecError(
-                f"{where}.expect[{i}].metric: the run measures no {exp.metric!r}."
-                f"{did_you_mean(exp.metric, valid)} Valid names: {', '.join(valid)} (a split, "
-                "then `loss` or a name from `compile.metrics`)."
-            )
 
 
 def check_expectations(
@@ -586,50 +298,6 @@ def _open_run(
         )
     )
     return run, state
-
-
-def check_same_spec(run: RunDir, prepared: PreparedExperiment, *, quick: bool) -> None:
-    """Refuse to resume ``run`` with a spec other than the one it was started with.
-
-    Raises:
-        RunError: naming the first differences (key path, the run's value, the file's).
-    """
-    from neuralab.errors import RunError
-
-    stored = run.read(SpecRecord)
-    now = {"spec": _compared(prepared.spec.to_dict()), "quick": quick, "epochs": prepared.epochs}
-    before = {"spec": _compared(stored.spec), "quick": stored.quick, "epochs": stored.epochs}
-    differences = _differences(before, now)
-    if differences:
-        shown = "; ".join(differences[:3]) + ("; ..." if len(differences) > 3 else "")
-        raise RunError(
-            f"{run.path}: cannot resume: the experiment changed since this run started "
-            f"({shown}). Resume with the same file and flags, or start a new run."
-        )
-
-
-def _compared(spec: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a spec that make its numbers (how often it checkpoints does not)."""
-    fit = {k: v for k, v in (spec.get("fit") or {}).items() if k != "checkpoint_seconds"}
-    return {**spec, "fit": fit}
-
-
-def _differences(before: Any, now: Any, path: str = "") -> list[str]:
-    if isinstance(before, dict) and isinstance(now, dict):
-        out: list[str] = []
-        for key in sorted(set(before) | set(now), key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            sub = sub.removeprefix("spec.")
-            if key not in before:
-                out.append(f"{sub} is new ({now[key]!r})")
-            elif key not in now:
-                out.append(f"{sub} was removed (was {before[key]!r})")
-            else:
-                out += _differences(before[key], now[key], sub)
-        return out
-    if before != now:
-        return [f"{path}: {before!r} in the run, {now!r} now"]
-    return []
 
 
 def _place_tensorboard_logs(prepared: PreparedExperiment, run: RunDir, *, in_lab: bool) -> None:
