@@ -18,11 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/neuralab lab circles
 
+# Two workers, a test file per worker (module-scoped lab fixtures stay in one process).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
