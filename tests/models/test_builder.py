@@ -186,3 +186,29 @@ def test_metric_names_are_the_same_in_every_build():
     for _ in range(2):
         names = [m.name for m in build_metrics(spec)]
         assert names == ["auc", "precision", "roc"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"patience": "x"},
+            r"callbacks\[0\]\.patience: `patience` must be a number \(the default is 0\)\. Received: patience='x'\.",
+        ),
+        (
+            {"restore_best_weights": "yes"},
+            r"\.restore_best_weights: `restore_best_weights` must be true or false",
+        ),
+        ({"monitor": 3}, r"\.monitor: `monitor` must be a string \(the default is 'val_loss'\)"),
+    ],
+)
+def test_callback_arguments_of_the_wrong_kind_are_named_before_training(args, message):
+    from neuralab.models.builder import build_callback
+
+    with pytest.raises(SpecError, match=message):
+        build_callback("EarlyStopping", args, where="f.toml: experiments[0] (m).fit.callbacks[0]")
+    # Numbers of either kind where the default is a number, and None, are fine.
+    stop = build_callback(
+        "EarlyStopping", {"patience": 3, "min_delta": 0.001, "baseline": None}, where="w"
+    )
+    assert stop.patience == 3

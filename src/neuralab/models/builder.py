@@ -389,10 +389,45 @@ def build_callback(type_name: str, args: Mapping[str, Any], *, where: str) -> An
             f"{where}.type: unknown callback {type_name!r}.{did_you_mean(type_name, classes)} "
             f"Valid callbacks: {', '.join(sorted(classes))}."
         )
+    _check_argument_kinds(cls, args, where=where)
     try:
         return cls(**dict(args))
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{where}: Keras rejected {type_name}({_fmt_args(args)}): {exc}") from exc
+
+
+def _check_argument_kinds(cls: type, args: Mapping[str, Any], *, where: str) -> None:
+    """Refuse an argument whose kind differs from its default's (a number, a flag, a name).
+
+    Keras stores most callback arguments as given and uses them only while training
+    (``EarlyStopping(patience="x")`` fails at the end of the first epoch); checked here, the
+    mistake is named before anything runs.
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return
+    for name, value in args.items():
+        parameter = parameters.get(name)
+        if parameter is None or value is None:
+            continue
+        default = parameter.default
+        if isinstance(default, bool):
+            ok, kind = isinstance(value, bool), "true or false"
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            kind = "a number"
+        elif isinstance(default, str):
+            ok, kind = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise SpecError(
+                f"{where}.{name}: `{name}` must be {kind} (the default is {default!r}). "
+                f"Received: {name}={value!r}."
+            )
 
 
 def count_params(model: keras.Model) -> dict[str, int]:
