@@ -45,17 +45,10 @@ def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends:
 
 
 def _lr_text(run: Any) -> str:
-    """The LR cell: a per-epoch schedule (a range test's) as written, else the rate the run
-    trained with, a Keras schedule's type, or "default" (the report's ``lr_label``)."""
-    spec = run.spec
-    if spec.fit.lr_schedule:
-        return str(spec.fit.lr_schedule)
-    if run.learning_rate:
-        return f"{run.learning_rate:.3g}"
-    lr = spec.compile.learning_rate
-    if lr is None or isinstance(lr, int | float):
-        return "default"
-    return lr if isinstance(lr, str) else str(lr.type)
+    """The LR cell, as the lab report writes it."""
+    from neuralab.reports.views import lr_label
+
+    return lr_label(run.spec.to_dict(), run.learning_rate)
 
 
 def _summary_table(result: Any, lang: str) -> Table:

@@ -8,6 +8,7 @@ on the page.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,19 +144,27 @@ class RunView:
 
     @property
     def lr_label(self) -> str:
-        """How the learning rate was set, when it is not one number: the per-epoch schedule
-        (a range test's), a schedule's type, or ``"suggested:..."``."""
-        schedule = self.spec.get("fit", {}).get("lr_schedule")
-        if schedule:
-            return str(schedule)
-        lr = self.spec.get("compile", {}).get("learning_rate")
-        if isinstance(lr, dict):
-            return str(lr.get("type", "schedule"))
-        return lr if isinstance(lr, str) else "default"
+        """How the learning rate was set, when it is not one number (see :func:`lr_label`)."""
+        return lr_label(self.spec)
 
     @property
     def fit_summary(self) -> FitSummary | None:
         return fit_summary(self.history, self.spec, self.record)
+
+
+def lr_label(spec: Mapping[str, Any], learning_rate: float | None = None) -> str:
+    """How a run's learning rate was set, for tables: the per-epoch schedule as written (a
+    range test's), else the rate it trained with (``learning_rate``), a Keras schedule's type,
+    ``"suggested:..."``, or ``"default"``. ``spec`` is a spec as stored (``spec.json``)."""
+    schedule = (spec.get("fit") or {}).get("lr_schedule")
+    if schedule:
+        return str(schedule)
+    if learning_rate:
+        return f"{learning_rate:.3g}"
+    lr = (spec.get("compile") or {}).get("learning_rate")
+    if isinstance(lr, dict):
+        return str(lr.get("type", "schedule"))
+    return lr if isinstance(lr, str) else "default"
 
 
 def load_run(path: str | Path) -> RunView:
