@@ -391,7 +391,6 @@ def _finish_phase(
     run: RunDir, prepared: PreparedExperiment, options: RunOptions, result: TrainingResult
 ) -> RunResult:
     """Evaluate, save the model, the metrics and the figures' data; mark complete; report."""
-    from neuralab.models.builder import count_params
     from neuralab.models.shape_doctor import from_logits
     from neuralab.runs.plots import write_run_plots
 
@@ -422,20 +421,17 @@ def _finish_phase(
         from neuralab.reports.html import write_run_report
 
         write_run_report(run.path, lang=options.lang)
-    lr_value = prepared.learning_rate
     return RunResult(
         name=spec.name,
         path=run.path,
         spec=spec,
         training=result,
         metrics=metrics,
-        params=count_params(model),
+        params=dict(record.params),
         findings=prepared.findings,
         expectations=expectations,
         lr_test=lr_test.model_dump() if lr_test else None,
-        learning_rate=float(lr_value)
-        if isinstance(lr_value, int | float) and math.isfinite(lr_value)
-        else None,
+        learning_rate=record.learning_rate,
         model=model,
         splits=prepared.splits,
         data_source=prepared.splits.train.source,
@@ -467,17 +463,7 @@ def _range_test(run: RunDir, spec: ExperimentSpec, result: TrainingResult) -> LR
 
 
 def _training_info(result: TrainingResult) -> TrainingInfo:
-    return TrainingInfo(
-        epochs_run=result.epochs_run,
-        best_epoch=result.best_epoch,
-        monitor=result.monitor,
-        wall_time=round(result.wall_time, 3),
-        backend=result.backend,
-        trainer=result.trainer,
-        interrupted=result.interrupted,
-        resumed_from=result.resumed_from,
-        notes=tuple(result.notes),
-    )
+    return TrainingInfo(**result.to_dict())
 
 
 def _metrics_record(
