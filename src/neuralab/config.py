@@ -57,6 +57,8 @@ from neuralab.errors import SpecError, did_you_mean, one_of
 
 # Experiment names become directory names: UTF-8 bytes a file system takes in one name.
 MAX_NAME_BYTES = 200
+#: Most seeds one experiment may run with (``repeat``, ``--seeds``).
+MAX_REPEAT = 100
 # Tables and arrays within each other in a spec file (a layer's argument list is at 6).
 MAX_NESTING = 32
 
@@ -134,6 +136,8 @@ class DataSpec(_Spec):
         test_size: Rows held out for testing at the end (int) or a fraction in (0, 1).
         validation_size: Rows held out for validation from the training part.
         shuffle: Shuffle rows (seeded) before splitting; the chapters slice in order.
+        split_seed: Seed of that shuffle (default: the experiment's ``seed``); the runs of
+            an experiment's ``repeat`` share the first seed's split.
         class_names: Display names for the classes, in label order.
     """
 
@@ -142,6 +146,7 @@ class DataSpec(_Spec):
     test_size: float | int = 0
     validation_size: float | int = 0
     shuffle: bool = False
+    split_seed: int | None = Field(default=None, ge=0, lt=2**32)
     class_names: tuple[str, ...] | None = None
 
     @model_validator(mode="before")
@@ -428,13 +433,16 @@ class ExpectSpec(_Spec):
 
     ``metric`` is ``train_``, ``validation_`` or ``test_`` followed by a compiled metric
     name or ``loss``, e.g. ``test_accuracy``. ``data`` limits the band to runs on that data
-    set (a lab with an offline stand-in expects different numbers from each).
+    set (a lab with an offline stand-in expects different numbers from each). With several
+    seeds (``repeat``), ``over = "mean"`` checks the mean over the seeds and ``"every"``
+    requires each seed to fall in the band; the verdict counts the seeds inside either way.
     """
 
     metric: str
     min: float | None = None
     max: float | None = None
     data: str | None = None
+    over: Literal["mean", "every"] = "mean"
 
     @model_validator(mode="after")
     def _bounds(self) -> ExpectSpec:
@@ -517,13 +525,16 @@ class ExperimentSpec(_Spec):
     """One trainable experiment: data, model, compile, fit, seed and backend.
 
     ``model`` may be left out in Python when a ready-made ``keras.Model`` is passed to
-    :func:`neuralab.run_experiment`; an experiment file must give it.
+    :func:`neuralab.run_experiment`; an experiment file must give it. ``repeat = N`` trains
+    it with N seeds (:meth:`seeds`): the spec's seed, then the next ones; the data and their
+    split stay those of the spec's seed, so the spread is the training's own.
     """
 
     name: str
     title: str = ""
     description: str = ""
     seed: int = Field(default=42, ge=0, lt=2**32)  # numpy and Keras take 32-bit seeds
+    repeat: int = Field(default=1, ge=1, le=MAX_REPEAT)
     backend: Literal["auto", "jax", "tensorflow", "torch"] = "auto"
     data: DataSpec
     model: ModelSpec | None = None
@@ -543,6 +554,19 @@ class ExperimentSpec(_Spec):
     def to_dict(self) -> dict[str, Any]:
         """A plain, TOML/JSON-ready dict that parses back to an equal spec."""
         return _plain(self.model_dump(mode="json"))
+
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds of its ``repeat`` runs: ``seed``, ``seed + 1``, ... (modulo 2**32)."""
+        return tuple((self.seed + k) % 2**32 for k in range(self.repeat))
+
+    def with_seed(self, seed: int) -> ExperimentSpec:
+        """This experiment's run with ``seed``: a new initialisation and batch order on the
+        data split of the spec's own seed (``data.split_seed``)."""
+        if self.repeat == 1 and seed == self.seed:
+            return self
+        split_seed = self.data.split_seed if self.data.split_seed is not None else self.seed
+        data = self.data.model_copy(update={"split_seed": split_seed})
+        return self.model_copy(update={"seed": seed, "data": data})
 
     def for_data(self, data_name: str) -> ExperimentSpec:
         """This spec with the overrides of ``when.<data_name>`` applied (itself if none).

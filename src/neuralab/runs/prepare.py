@@ -80,6 +80,7 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
     """
     from dataclasses import replace
 
+    seed = spec.data.split_seed if spec.data.split_seed is not None else spec.seed
     parts = loaded.items() if isinstance(loaded, Splits) else [("data", loaded)]
     for _, part in parts:
         part.check_finite()
@@ -104,7 +105,7 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
                 loaded.train,
                 validation_size=spec.data.validation_size,
                 shuffle=spec.data.shuffle,
-                seed=spec.seed,
+                seed=seed,
                 where=f"{where}.data",
             )
             splits = Splits(train=carved.train, validation=carved.validation, test=loaded.test)
@@ -114,7 +115,7 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
             test_size=spec.data.test_size,
             validation_size=spec.data.validation_size,
             shuffle=spec.data.shuffle,
-            seed=spec.seed,
+            seed=seed,
             where=f"{where}.data",
         )
     if names is not None:
