@@ -1,6 +1,7 @@
 """Comparing training histories of several runs (TensorFlow docs' ``HistoryPlotter``, done right).
 
-One colour per run, kept across every figure; training solid, validation dashed; optional
+One colour per run, kept across every figure; training solid, validation dashed; a run given
+as several seeds' histories is drawn as their mean with a band of one standard deviation; optional
 Gaussian smoothing whose ``smoothing_std`` is in epochs and really sets the kernel width; an
 optional log x axis and y limits; the key aliases ``acc``/``accuracy`` and ``lr``/
 ``learning_rate`` normalised.
@@ -56,7 +57,8 @@ class HistoryComparisonDisplay:
     """Curves of one metric for several runs.
 
     Args:
-        histories: Run name -> history (DataFrame, dict or Keras History).
+        histories: Run name -> history (DataFrame, dict or Keras History), or a list of the
+            histories of its seeds (drawn as their mean with a band of +-1 standard deviation).
         metric: ``loss``, ``accuracy``, or any logged name (aliases allowed).
         smoothing_std: Gaussian smoothing in epochs (0: none).
         title: Figure title.
@@ -73,7 +75,17 @@ class HistoryComparisonDisplay:
         smoothing_std: float = 0.0,
         title: str = "",
     ) -> None:
-        self.histories = {name: normalise_keys(h) for name, h in histories.items()}
+        self.histories: dict[str, dict[str, np.ndarray]] = {}
+        self.bands: dict[str, dict[str, np.ndarray]] = {}
+        self.seeds: dict[str, int] = {}
+        for name, given in histories.items():
+            several = isinstance(given, list | tuple)
+            members = [normalise_keys(h) for h in (given if several else [given])]
+            self.seeds[name] = len(members)
+            if len(members) == 1:
+                self.histories[name] = members[0]
+                continue
+            self.histories[name], self.bands[name] = _mean_and_std(members)
         self.metric = KEY_ALIASES.get(metric, metric)
         self.smoothing_std = float(smoothing_std)
         self.title = title
@@ -124,14 +136,21 @@ class HistoryComparisonDisplay:
                     continue
                 values = gaussian_smooth(history[key], self.smoothing_std)
                 epochs = np.arange(1, len(values) + 1)
-                ax.plot(
-                    epochs,
-                    values,
-                    style,
-                    color=self.colors_[name],
-                    label=f"{name} ({words.get(who, who)})",
-                    linewidth=1.6,
-                )
+                label = f"{name} ({words.get(who, who)})"
+                band = self.bands.get(name, {}).get(key)
+                if band is not None:
+                    label = f"{name} ({words.get(who, who)}, {words.get('mean of', 'mean of')} "
+                    label += f"{self.seeds[name]} {words.get('seeds', 'seeds')})"
+                    spread = gaussian_smooth(np.nan_to_num(band), self.smoothing_std)
+                    ax.fill_between(
+                        epochs,
+                        values - spread,
+                        values + spread,
+                        color=self.colors_[name],
+                        alpha=0.15 if style == "-" else 0.08,
+                        linewidth=0,
+                    )
+                ax.plot(epochs, values, style, color=self.colors_[name], label=label, linewidth=1.6)
                 drawn += 1
         if not drawn:
             raise ValueError(f"no run logged {self.metric!r} or 'val_{self.metric}'")
@@ -173,3 +192,54 @@ class HistoryComparisonDisplay:
                     if not low <= lowest <= high:
                         return False
         return True
+
+
+def _mean_and_std(
+    members: Sequence[dict[str, np.ndarray]],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per key, the mean and standard deviation over the seeds' histories (epoch by epoch,
+    over the seeds that reached the epoch)."""
+    import pandas as pd
+
+    from neuralab.analysis.seeds import mean_curve
+
+    frames = [pd.DataFrame({k: pd.Series(v) for k, v in m.items()}) for m in members]
+    keys = sorted({k for m in members for k in m})
+    means: dict[str, np.ndarray] = {}
+    stds: dict[str, np.ndarray] = {}
+    for key in keys:
+        curve = mean_curve(frames, key)
+        if curve is not None:
+            _, means[key], stds[key] = curve
+    return means, stds
+
+
+def seed_curves_figure(
+    name: str,
+    histories: Sequence[Any],
+    *,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    title: str = "",
+    xlabel: str = "epoch",
+    labels: Mapping[str, str] | None = None,
+) -> Any:
+    """One panel per metric: the mean over the seeds' ``histories`` with a band of one
+    standard deviation, training solid and validation dashed. None if no metric was logged."""
+    plt = _pyplot()
+    display = HistoryComparisonDisplay({name: list(histories)}, metric=metrics[0])
+    logged = [
+        m
+        for m in metrics
+        if KEY_ALIASES.get(m, m) in display.histories[name]
+        or f"val_{KEY_ALIASES.get(m, m)}" in display.histories[name]
+    ]
+    if not logged:
+        return None
+    words = dict(labels or {})
+    fig, axes = plt.subplots(1, len(logged), figsize=(6.5 * len(logged), 4.2), squeeze=False)
+    for ax, metric in zip(axes[0], logged, strict=True):
+        heading = f"{title}: {words.get(metric, metric)}" if title else ""
+        HistoryComparisonDisplay({name: list(histories)}, metric=metric, title=heading).plot(
+            ax, xlabel=xlabel, labels=labels
+        )
+    return fig

@@ -116,6 +116,15 @@ QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", help="Run experiments in N worker processes.")
 ]
+SeedsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seeds",
+        help="Run every experiment with N seeds (the spec's seed, then the next ones) and "
+        "report each metric as mean ± standard deviation (default: each experiment's "
+        "`repeat`).",
+    ),
+]
 ResumeOpt = Annotated[
     Path | None,
     typer.Option(

@@ -51,37 +51,81 @@ def _lr_text(run: Any) -> str:
     return lr_label(run.spec.to_dict(), run.learning_rate)
 
 
+def _stat_cell(runs: list[Any], split: str) -> str:
+    """A metric over the seeds: ``"88.6% ± 8.2"`` (one seed: ``"97.5%"``)."""
+    from neuralab.analysis.seeds import seed_stats
+
+    stats = seed_stats([run.metric(split) for run in runs])
+    return "–" if stats is None else stats.percent()
+
+
+def _verdict_cell(runs: list[Any], t: Any) -> str:
+    """The chapter verdict: each run's expectations, and with several seeds how many meet
+    them (the band is checked on the mean unless the expectation says ``over = "every"``)."""
+    from neuralab.analysis.seeds import in_band, seed_stats
+
+    verdicts: list[bool | None] = []
+    per_seed = []
+    for run in runs:
+        checks = [e["passed"] for e in run.expectations]
+        per_seed.append(None if not checks or None in checks else all(checks))
+    first = runs[0]
+    for j, expectation in enumerate(first.spec.expect):
+        results = [run.expectations[j] for run in runs if j < len(run.expectations)]
+        if not results or any(e["passed"] is None for e in results):
+            verdicts.append(None)
+        elif expectation.over == "every" or len(runs) == 1:
+            verdicts.append(all(e["passed"] for e in results))
+        else:
+            stats = seed_stats([e["value"] for e in results])
+            verdicts.append(
+                in_band(stats.mean if stats else None, expectation.min, expectation.max)
+            )
+    if not verdicts or None in verdicts:
+        matched = "–"
+    else:
+        matched = f"[green]{t['yes']}[/]" if all(verdicts) else f"[red]{t['no']}[/]"
+    if len(runs) > 1 and any(v is not None for v in per_seed):
+        inside = sum(1 for v in per_seed if v)
+        matched += f" ({t['seeds inside'].format(k=inside, n=len(runs))})"
+    return matched
+
+
 def _summary_table(result: Any, lang: str) -> Table:
     from neuralab.reports.i18n import translator
 
     t = translator(lang)
+    groups: dict[str, list[Any]] = {}
+    for run in result.runs:
+        groups.setdefault(run.spec.name, []).append(run)
+    several = any(len(runs) > 1 for runs in groups.values())
     table = Table(title=_title(f"{t['results']}: {result.name}"), title_justify="left")
     table.add_column(t["model"], no_wrap=True)
+    if several:
+        table.add_column(t["seeds"], justify="right")
     table.add_column(t["epochs"], justify="right")
     table.add_column("LR", justify="right")
-    table.add_column(f"{t['train']} acc", justify="right")
+    table.add_column(f"{t['train']} acc", justify="right", no_wrap=True)
     with_validation = any(run.metric("validation") is not None for run in result.runs)
     if with_validation:
-        table.add_column("Val acc", justify="right")
-    table.add_column(f"{t['test']} acc", justify="right")
+        table.add_column("Val acc", justify="right", no_wrap=True)
+    table.add_column(f"{t['test']} acc", justify="right", no_wrap=True)
     table.add_column(t["chapter"], justify="right", no_wrap=True)
-    table.add_column(t["match"], justify="center")
-    for run in result.runs:
-        checks = [e["passed"] for e in run.expectations]
-        if not checks or None in checks:
-            matched = "–"
-        else:
-            matched = f"[green]{t['yes']}[/]" if all(checks) else f"[red]{t['no']}[/]"
-        ref = run.spec.reference
+    table.add_column(t["match"], justify="center", no_wrap=True)
+    for name, runs in groups.items():
+        first = runs[0]
+        epochs = sorted({run.training.epochs_run for run in runs})
+        ref = first.spec.reference
         table.add_row(
-            run.name,
-            str(run.training.epochs_run),
-            escape(_lr_text(run)),
-            _pct(run.metric("train")),
-            *([_pct(run.metric("validation"))] if with_validation else []),
-            _pct(run.metric("test")),
+            name,
+            *([str(len(runs))] if several else []),
+            str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}–{epochs[-1]}",
+            escape(_lr_text(first)),
+            _stat_cell(runs, "train"),
+            *([_stat_cell(runs, "validation")] if with_validation else []),
+            _stat_cell(runs, "test"),
             f"{_pct(ref.value)} {t[ref.split].lower()}" if ref else "–",
-            matched,
+            _verdict_cell(runs, t),
         )
     return table
 
@@ -98,6 +142,7 @@ def _run_file(
     jobs: int = 1,
     resume: Path | None = None,
     narrative: dict[str, dict[str, str]] | None = None,
+    seeds: int | None = None,
 ) -> None:
     with _user_errors():
         check_choice(Lang, "lang", lang)
@@ -121,6 +166,7 @@ def _run_file(
                     jobs=jobs,
                     resume=resume,
                     narrative=narrative,
+                    seeds=seeds,
                 )
             if not state.quiet:
                 console.print(_summary_table(result, lang))

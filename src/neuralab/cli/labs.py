@@ -15,6 +15,7 @@ from neuralab.cli._app import (
     OutputOpt,
     QuickOpt,
     ResumeOpt,
+    SeedsOpt,
     TrainerOpt,
     _user_errors,
     app,
@@ -49,6 +50,7 @@ def lab_command(
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
     resume: ResumeOpt = None,
+    seeds: SeedsOpt = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -87,5 +89,6 @@ def lab_command(
         trainer=trainer,
         jobs=jobs,
         resume=resume,
+        seeds=seeds,
         narrative=lab_narratives(name),
     )

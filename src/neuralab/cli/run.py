@@ -15,6 +15,7 @@ from neuralab.cli._app import (
     OutputOpt,
     QuickOpt,
     ResumeOpt,
+    SeedsOpt,
     TrainerOpt,
     _say,
     _user_errors,
@@ -39,6 +40,7 @@ def run_command(
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
     resume: ResumeOpt = None,
+    seeds: SeedsOpt = None,
 ) -> None:
     """Run the experiments of a TOML spec file."""
     with _user_errors():
@@ -55,6 +57,7 @@ def run_command(
         trainer=trainer,
         jobs=jobs,
         resume=resume,
+        seeds=seeds,
     )
 
 

@@ -21,9 +21,11 @@ def run_lab(
     jobs: int = 1,
     resume: str | Path | None = None,
     data: str | Path | None = None,
+    seeds: int | None = None,
 ) -> LabResult:
     """Run lab ``name`` (see ``neuralab.labs.LABS``), or resume it in the lab folder
-    ``resume``; ``data`` points the lab at the chapter's own files."""
+    ``resume``; ``data`` points the lab at the chapter's own files; ``seeds`` runs every
+    experiment with that many seeds (default: the lab's own ``repeat``)."""
     from neuralab.labs.registry import lab_narratives, load_lab_spec
 
     return run_experiment_file(
@@ -38,4 +40,5 @@ def run_lab(
         jobs=jobs,
         resume=resume,
         narrative=lab_narratives(name),
+        seeds=seeds,
     )

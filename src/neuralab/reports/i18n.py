@@ -15,6 +15,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "accuracy": "Accuracy",
         "learning rate": "Learning rate",
         "epoch": "epoch",
+        "seeds": "Seeds",
+        "seeds count": "{n} seeds",
+        "mean of": "mean of",
+        "seeds inside": "{k} of {n} seeds",
+        "seed note": (
+            "With several seeds, each number is the mean ± standard deviation over the seeds "
+            "(below it: n, the lowest and the highest value); the verdict checks the mean (or "
+            "every seed, where the lab says so) and counts the seeds inside the chapter's "
+            "band. Figures of one model show its first seed and say which."
+        ),
+        "seed shown": "Figures of seed {seed} (1 of {n})",
+        "other seeds": "Runs of the other seeds",
+        "seed curves": "Learning curves over the seeds (mean ± one standard deviation)",
         "epochs": "Epochs",
         "model": "Model",
         "models": "Models",
@@ -125,6 +138,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "accuracy": "Acurácia",
         "learning rate": "Taxa de aprendizado",
         "epoch": "época",
+        "seeds": "Sementes",
+        "seeds count": "{n} sementes",
+        "mean of": "média de",
+        "seeds inside": "{k} de {n} sementes",
+        "seed note": (
+            "Com várias sementes, cada número é a média ± desvio-padrão sobre as sementes "
+            "(abaixo dele: n, o menor e o maior valor); o veredito verifica a média (ou cada "
+            "semente, onde o lab assim pede) e conta as sementes dentro da faixa do "
+            "capítulo. As figuras de um modelo mostram a primeira semente e dizem qual."
+        ),
+        "seed shown": "Figuras da semente {seed} (1 de {n})",
+        "other seeds": "Execuções das outras sementes",
+        "seed curves": "Curvas de aprendizado sobre as sementes (média ± um desvio-padrão)",
         "epochs": "Épocas",
         "model": "Modelo",
         "models": "Modelos",
@@ -254,6 +280,8 @@ def plot_labels(lang: str) -> dict[str, str]:
         "validation": t["validation"],
         "test": t["test"],
         "epoch": t["epoch"],
+        "mean of": t["mean of"],
+        "seeds": t["seeds"].lower(),
         "counts": t["counts"],
         "normalized": t["normalized"],
         "true class": t["true class"],

@@ -180,26 +180,45 @@ def write_lab_report(
     return atomic_write_text(lab.path / files.REPORT, html)
 
 
+def _seed_histories(path: Path, lab: LabRecord, name: str) -> list[Any]:
+    """The histories of an experiment's seeds that have one (a folder of that name in labs
+    written before seeds existed)."""
+    folders = lab.groups.get(name, (name,))
+    return [RunDir(path / f).read_history() for f in folders if (path / f / files.HISTORY).exists()]
+
+
 def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
-    """The lab's ``[[compare]]`` figures, from the runs' histories."""
-    from neuralab.analysis.compare import HistoryComparisonDisplay
+    """The lab's ``[[compare]]`` figures and each several-seed experiment's curves (the mean
+    with a band of one standard deviation), from the runs' histories."""
+    from neuralab.analysis.compare import HistoryComparisonDisplay, seed_curves_figure
     from neuralab.analysis.figures import save_figure
     from neuralab.reports.i18n import plot_labels, translator
-    from neuralab.reports.views import compare_figure
+    from neuralab.reports.views import compare_figure, group_history_figure
 
     t = translator(lang)
+    for name, folders in lab.groups.items():
+        histories = _seed_histories(path, lab, name)
+        if len(folders) < 2 or len(histories) < 2:
+            continue
+        fig = seed_curves_figure(
+            name,
+            histories,
+            title=f"{name} · {t['seeds count'].format(n=len(histories))}",
+            xlabel=t["epoch"],
+            labels=plot_labels(lang),
+        )
+        if fig is not None:
+            save_figure(fig, group_history_figure(path, name))
     for comparison in lab.compare:
-        runs = [
-            RunDir(path / n) for n in comparison.experiments if (path / n / files.HISTORY).exists()
-        ]
-        if len(runs) < 2:
+        grouped = {n: _seed_histories(path, lab, n) for n in comparison.experiments}
+        compared = {n: (h if len(h) > 1 else h[0]) for n, h in grouped.items() if h}
+        if len(compared) < 2:
             continue
         heading = comparison.title or comparison.name
-        histories = {run.path.name: run.read_history() for run in runs}
         for metric in comparison.metrics:
             try:
                 display = HistoryComparisonDisplay(
-                    histories,
+                    compared,
                     metric=metric,
                     smoothing_std=comparison.smoothing_std,
                     title=f"{heading}: {t.get(metric, metric)}",

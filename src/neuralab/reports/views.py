@@ -32,6 +32,8 @@ from neuralab.record import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neuralab.analysis.seeds import SeedStats
+
 # The figures a run report may embed (plots/<name>.png).
 FIGURES = (
     "decision_boundary",
@@ -143,6 +145,11 @@ class RunView:
         return None if not checks or None in checks else all(checks)
 
     @property
+    def folder(self) -> str:
+        """The run's folder name (in a lab: the experiment, or ``<experiment>-seed<seed>``)."""
+        return Path(self.path).name
+
+    @property
     def lr_label(self) -> str:
         """How the learning rate was set, when it is not one number (see :func:`lr_label`)."""
         return lr_label(self.spec)
@@ -241,6 +248,91 @@ def fit_summary(
 
 
 @dataclass(repr=False)
+class GroupView:
+    """An experiment of a lab with the runs of its seeds (one run when it has one seed).
+
+    Tables show each metric as mean +- standard deviation over the seeds (:meth:`stat`); the
+    figures of one run stand for the experiment (``first``: the spec's own seed) and say so.
+    """
+
+    name: str
+    runs: list[RunView]
+    history_image: str | None = None
+
+    @property
+    def first(self) -> RunView:
+        return self.runs[0]
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [
+            r.record.seed if r.record.seed is not None else r.spec.get("seed") for r in self.runs
+        ]
+
+    def stat(self, split: str, metric: str = "accuracy") -> SeedStats | None:
+        """The metric of ``split`` over the seeds that measured it."""
+        from neuralab.analysis.seeds import seed_stats
+
+        return seed_stats([r.metrics.get(split, {}).get(metric) for r in self.runs])
+
+    def fit_stat(self, field_name: str) -> SeedStats | None:
+        """A :class:`FitSummary` field over the seeds (the overfitting chapter's gaps)."""
+        from neuralab.analysis.seeds import seed_stats
+
+        summaries = [r.fit_summary for r in self.runs]
+        return seed_stats([getattr(f, field_name) for f in summaries if f is not None])
+
+    def wall_time(self) -> SeedStats | None:
+        from neuralab.analysis.seeds import seed_stats
+
+        return seed_stats([r.training.wall_time for r in self.runs if r.training])
+
+    @property
+    def seeds_inside(self) -> int | None:
+        """How many seeds meet every expectation (None when there is nothing to judge)."""
+        judged = [r.matched for r in self.runs]
+        if all(m is None for m in judged):
+            return None
+        return sum(1 for m in judged if m)
+
+    @property
+    def matched(self) -> bool | None:
+        """The experiment's verdict: each expectation checked on the mean over the seeds
+        (``over = "mean"``, the default) or on every seed (``over = "every"``)."""
+        if self.n == 1:
+            return self.first.matched
+        from neuralab.analysis.seeds import in_band, seed_stats
+
+        specs = list(self.first.spec.get("expect") or [])
+        verdicts: list[bool | None] = []
+        for j, expectation in enumerate(self.first.expectations):
+            results = [r.expectations[j] for r in self.runs if j < len(r.expectations)]
+            if any(e.passed is None for e in results):
+                verdicts.append(None)
+                continue
+            over = specs[j].get("over", "mean") if j < len(specs) else "mean"
+            if over == "every":
+                verdicts.append(all(e.passed for e in results))
+            else:
+                stats = seed_stats([e.value for e in results])
+                mean = stats.mean if stats else None
+                verdicts.append(in_band(mean, expectation.min, expectation.max))
+        if not verdicts or None in verdicts:
+            return None
+        return all(verdicts)
+
+    def __getattr__(self, name: str) -> Any:
+        # What the seeds share (title, spec, params, reference...) reads from the first run.
+        if name.startswith("_") or name in ("runs", "name", "history_image"):
+            raise AttributeError(name)
+        return getattr(self.first, name)
+
+
+@dataclass(repr=False)
 class ComparisonView:
     """A ``[[compare]]`` figure set; ``fitted_range`` is the chapter's y range when the curves
     fell outside it and the axes fit the data instead (the caption says so)."""
@@ -259,6 +351,11 @@ class LabView:
     path: str
     runs: list[RunView]
     compare: list[ComparisonView]
+    groups: list[GroupView] = field(default_factory=list)
+
+    @property
+    def max_seeds(self) -> int:
+        return max((g.n for g in self.groups), default=1)
 
     def __getattr__(self, name: str) -> Any:
         # The lab record's fields (title, status, backend...) read as the lab's own.
@@ -271,14 +368,23 @@ def compare_figure(lab_dir: Path, comparison: str, metric: str) -> Path:
     return lab_dir / files.plot(f"compare_{comparison}_{metric}")
 
 
-def _fitted_range(path: Path, comparison: ComparisonRecord) -> tuple[float, float] | None:
+def _fitted_range(
+    path: Path, comparison: ComparisonRecord, groups: Mapping[str, tuple[str, ...]]
+) -> tuple[float, float] | None:
     """The comparison's ``ylim`` if its figures had to fit the data instead, else None."""
     if comparison.ylim is None:
         return None
     from neuralab.analysis.compare import HistoryComparisonDisplay
 
-    runs = [RunDir(path / n) for n in comparison.experiments if (path / n / files.HISTORY).exists()]
-    histories = {run.path.name: run.read_history() for run in runs}
+    histories: dict[str, Any] = {}
+    for name in comparison.experiments:
+        seeds = [
+            RunDir(path / f).read_history()
+            for f in groups.get(name, (name,))
+            if (path / f / files.HISTORY).exists()
+        ]
+        if seeds:
+            histories[name] = seeds if len(seeds) > 1 else seeds[0]
     for metric in comparison.metrics:
         display = HistoryComparisonDisplay(
             histories, metric=metric, smoothing_std=comparison.smoothing_std
@@ -299,6 +405,7 @@ def load_lab(path: str | Path) -> LabView:
     lab = LabDir.open(path)
     record = lab.read()
     runs = [load_run(run.path) for run in lab.runs(record)]
+    groups = lab_groups(lab.path, record, runs)
     comparisons = [
         ComparisonView(
             name=c.name,
@@ -308,8 +415,32 @@ def load_lab(path: str | Path) -> LabView:
                 for metric in c.metrics
                 if (uri := data_uri(compare_figure(lab.path, c.name, metric)))
             ],
-            fitted_range=_fitted_range(lab.path, c),
+            fitted_range=_fitted_range(lab.path, c, record.groups),
         )
         for c in record.compare
     ]
-    return LabView(record=record, path=str(lab.path), runs=runs, compare=comparisons)
+    return LabView(record=record, path=str(lab.path), runs=runs, compare=comparisons, groups=groups)
+
+
+def group_history_figure(lab_dir: Path, group: str) -> Path:
+    """The lab-level figure of an experiment's curves over its seeds (mean and band)."""
+    return lab_dir / files.plot(f"seeds_{group}")
+
+
+def lab_groups(lab_dir: Path, record: LabRecord, runs: list[RunView]) -> list[GroupView]:
+    """The lab's experiments with their seeds' runs, in the lab's order (labs written before
+    seeds existed have one run per experiment)."""
+    by_folder = {Path(r.path).name: r for r in runs}
+    grouping = record.groups or {name: (name,) for name in record.experiments}
+    groups = []
+    for name, folders in grouping.items():
+        members = [by_folder[f] for f in folders if f in by_folder]
+        if members:
+            groups.append(
+                GroupView(
+                    name=name,
+                    runs=members,
+                    history_image=data_uri(group_history_figure(lab_dir, name)),
+                )
+            )
+    return groups

@@ -48,10 +48,18 @@ class LabResult:
         return self.path / files.REPORT
 
     def __getitem__(self, name: str) -> RunResult:
+        """The run of experiment ``name`` (with several seeds: the spec's own seed's run)."""
         for run in self.runs:
             if run.name == name:
                 return run
         raise KeyError(name)
+
+    def seeds(self, name: str) -> list[RunResult]:
+        """Every run of experiment ``name``, one per seed, in seed order."""
+        runs = [run for run in self.runs if run.name == name]
+        if not runs:
+            raise KeyError(name)
+        return runs
 
     def __repr__(self) -> str:
         return (
@@ -75,6 +83,66 @@ def _where(experiments: ExperimentFile, i: int, spec: ExperimentSpec) -> str:
     return f"{experiments.source}: experiments[{i}] ({spec.name})"
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a file: an experiment with one of its seeds, in its own folder.
+
+    An experiment with one seed runs in the folder of its name; with ``repeat = N`` its runs
+    are ``<name>-seed<seed>``, named by the seed, never by the order runs finish in.
+    """
+
+    index: int
+    spec: ExperimentSpec
+    folder: str
+    seed_index: int = 0
+
+    @property
+    def group(self) -> str:
+        return self.spec.name
+
+
+def with_seeds(experiments: ExperimentFile, seeds: int | None) -> ExperimentFile:
+    """Every experiment with ``seeds`` seeds (``--seeds N``), or the file as it is."""
+    from neuralab.config import MAX_REPEAT
+
+    if seeds is None:
+        return experiments
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_REPEAT:
+        raise NeuralabError(
+            f"`seeds` must be an integer from 1 to {MAX_REPEAT}. Received: seeds={seeds!r}."
+        )
+    chosen = tuple(e.model_copy(update={"repeat": seeds}) for e in experiments.experiments)
+    return experiments.model_copy(update={"experiments": chosen})
+
+
+def plan_runs(experiments: ExperimentFile) -> list[PlannedRun]:
+    """The file's runs in order: each experiment's seeds one after the other.
+
+    Raises:
+        SpecError: a seed run's folder would be another experiment's (``a-seed43`` in a file
+            that repeats ``a`` from seed 42).
+    """
+    from neuralab.errors import SpecError
+
+    planned: list[PlannedRun] = []
+    for i, spec in enumerate(experiments.experiments):
+        seeds = spec.seeds()
+        for k, seed in enumerate(seeds):
+            folder = spec.name if len(seeds) == 1 else f"{spec.name}-seed{seed}"
+            planned.append(
+                PlannedRun(index=i, spec=spec.with_seed(seed), folder=folder, seed_index=k)
+            )
+    names = set(experiments.names())
+    for run in planned:
+        if run.folder != run.spec.name and run.folder in names:
+            raise SpecError(
+                f"{_where(experiments, run.index, run.spec)}.repeat: the run with seed "
+                f"{run.spec.seed} would be written to {run.folder!r}, the folder of the "
+                "experiment of that name. Rename one of them."
+            )
+    return planned
+
+
 def _check_jobs(experiments: ExperimentFile, jobs: int) -> None:
     if jobs < 1:
         raise NeuralabError(f"`jobs` must be at least 1. Received: jobs={jobs}.")
@@ -89,12 +157,16 @@ def _check_jobs(experiments: ExperimentFile, jobs: int) -> None:
             )
 
 
-def prepare_file(experiments: ExperimentFile, *, quick: bool) -> list[PreparedExperiment]:
-    """Validate and prepare every experiment once (data sets shared between experiments).
+def prepare_file(
+    experiments: ExperimentFile, *, quick: bool, planned: list[PlannedRun] | None = None
+) -> list[PreparedExperiment]:
+    """Validate and prepare every run once (data sets shared between experiments), one per
+    :func:`plan_runs` entry (each seed's model built with its seed).
 
     ``"suggested:"`` learning rates are set to a placeholder here and to the range test's
     suggestion when their turn comes (:func:`_apply_suggestion`).
     """
+    planned = plan_runs(experiments) if planned is None else planned
     placeholder = {
         e.name: dict.fromkeys(SUGGESTIONS, 1e-3)
         for e in experiments.experiments
@@ -103,13 +175,13 @@ def prepare_file(experiments: ExperimentFile, *, quick: bool) -> list[PreparedEx
     cache: dict[str, Any] = {}
     return [
         prepare_experiment(
-            spec,
+            run.spec,
             suggestions=placeholder,
             quick=quick,
-            where=_where(experiments, i, spec),
+            where=_where(experiments, run.index, run.spec),
             data_cache=cache,
         )
-        for i, spec in enumerate(experiments.experiments)
+        for run in planned
     ]
 
 
@@ -134,13 +206,17 @@ def _lab_record(
     backend: str,
     narrative: Mapping[str, Mapping[str, str]],
 ) -> LabRecord:
+    planned = plan_runs(experiments)
+    groups: dict[str, tuple[str, ...]] = {}
+    for run in planned:
+        groups[run.group] = (*groups.get(run.group, ()), run.folder)
     return LabRecord(
         lab=name,
         title=experiments.title or name,
         description=experiments.description,
         source=experiments.source,
-        experiments=tuple(experiments.names()),
-        groups={n: (n,) for n in experiments.names()},
+        experiments=tuple(run.folder for run in planned),
+        groups=groups,
         quick=options.quick,
         capped=_quick_caps(experiments) if options.quick else (),
         lang=options.lang,
@@ -196,7 +272,8 @@ def _open_lab(
         problems.append(f"it holds {stored.lab!r}, not {name!r}")
     if stored.experiments != fresh.experiments:
         problems.append(
-            f"its experiments are {list(stored.experiments)}, the file's {list(fresh.experiments)}"
+            f"its runs are {list(stored.experiments)}, now {list(fresh.experiments)} (the same "
+            "experiments and seeds are needed: pass the same --seeds)"
         )
     if stored.quick != options.quick:
         problems.append(f"it ran with quick={stored.quick}, now quick={options.quick}")
@@ -227,6 +304,7 @@ def run_experiment_file(
     jobs: int = 1,
     resume: str | Path | None = None,
     narrative: Mapping[str, Mapping[str, str]] | None = None,
+    seeds: int | None = None,
 ) -> LabResult:
     """Run every experiment of a file in order into ``output/<name>-<timestamp>/``.
 
@@ -248,6 +326,8 @@ def run_experiment_file(
         resume: A lab directory this file was run into before: complete runs are kept, an
             interrupted one continues from its checkpoint, missing ones run.
         narrative: The lab's texts by language and key (stored in ``lab.json``).
+        seeds: Run every experiment with this many seeds (its ``repeat`` otherwise): the
+            spec's seed, then the next ones, each in its own run folder.
 
     Returns:
         A :class:`LabResult`; ``report.html`` is written in its folder. On Ctrl-C the
@@ -260,27 +340,35 @@ def run_experiment_file(
     options = FileOptions(
         quick=quick, lang=lang, backend_reason=backend_reason, trainer=trainer, jobs=jobs
     )
+    experiments = with_seeds(experiments, seeds)
     _check_jobs(experiments, jobs)
-    prepared = prepare_file(experiments, quick=quick)
+    planned = plan_runs(experiments)
+    prepared = prepare_file(experiments, quick=quick, planned=planned)
     lab_dir, record = _open_lab(
         name, experiments, options, output=output, resume=resume, narrative=narrative or {}
     )
     if resume is not None:  # every kept or resumed run is checked before anything trains
-        for item in prepared:
-            run = RunDir(lab_dir / item.spec.name)
+        for plan, item in zip(planned, prepared, strict=True):
+            run = RunDir(lab_dir / plan.folder)
             if run.has(files.SPEC):
                 check_same_spec(run, item, quick=quick)
     result = LabResult(name=name, path=lab_dir)
     start = time.perf_counter()
     try:
         if jobs > 1:
+            del prepared  # the workers prepare their own
             result.runs = _run_in_workers(
-                experiments, lab_dir=lab_dir, options=options, progress=progress, resume=resume
+                experiments,
+                planned,
+                lab_dir=lab_dir,
+                options=options,
+                progress=progress,
+                resume=resume,
             )
             written: set[Path] = set()
         else:
             written = _run_in_order(
-                experiments, prepared, lab_dir, options, result, progress, resume=resume
+                experiments, planned, prepared, lab_dir, options, result, progress, resume=resume
             )
     except BaseException:
         result.status = "incomplete"
@@ -294,6 +382,7 @@ def run_experiment_file(
 
 def _run_in_order(
     experiments: ExperimentFile,
+    planned: list[PlannedRun],
     prepared: list[PreparedExperiment],
     lab_dir: Path,
     options: FileOptions,
@@ -314,15 +403,15 @@ def _run_in_order(
     )
     written: set[Path] = set()
     try:
-        for i, item in enumerate(prepared):
-            where = _where(experiments, i, item.spec)
+        for i, (plan, item) in enumerate(zip(planned, prepared, strict=True)):
+            where = _where(experiments, plan.index, item.spec)
             _apply_suggestion(item, suggestions, where)
             run = run_experiment(
-                experiments.experiments[i],
-                run_dir=lab_dir / item.spec.name,
+                plan.spec,
+                run_dir=lab_dir / plan.folder,
                 quick=options.quick,
                 lang=options.lang,
-                progress=progress(item.spec.name) if progress else None,
+                progress=progress(plan.folder) if progress else None,
                 backend_reason=options.backend_reason,
                 where=where,
                 write_report=False,
@@ -336,8 +425,8 @@ def _run_in_order(
                 reports[i % len(reports)].submit(run.path)
             elif run.kept:
                 written.add(run.path)
-            if run.lr_test is not None:
-                suggestions[item.spec.name] = dict(run.lr_test["suggestions"])
+            if run.lr_test is not None and plan.seed_index == 0:  # the spec's own seed suggests
+                suggestions[plan.group] = dict(run.lr_test["suggestions"])
     finally:
         for worker in reports:
             written |= worker.close()
@@ -396,6 +485,7 @@ def _run_in_worker(
 
 def _run_in_workers(
     experiments: ExperimentFile,
+    planned: list[PlannedRun],
     *,
     lab_dir: Path,
     options: FileOptions,
@@ -418,22 +508,23 @@ def _run_in_workers(
         futures = {
             pool.submit(
                 _run_in_worker,
-                spec,
-                lab_dir / spec.name,
+                plan.spec,
+                lab_dir / plan.folder,
                 options,
                 keras.backend.backend(),
-                _where(experiments, i, spec),
+                _where(experiments, plan.index, plan.spec),
                 resume is not None,
                 xla_cache,
-            ): spec.name
-            for i, spec in enumerate(experiments.experiments)
+            ): plan.folder
+            for plan in planned
         }
         for future in as_completed(futures):
             run = future.result()
-            done[run.name] = run
-            hook = progress(run.name) if progress else None
+            folder = futures[future]
+            done[folder] = run
+            hook = progress(folder) if progress else None
             if hook is not None:
-                hook.start(run.name, run.training.epochs_run)
+                hook.start(folder, run.training.epochs_run)
                 hook.advance(run.training.epochs_run)
                 hook.finish()
-    return [done[spec.name] for spec in experiments.experiments]
+    return [done[plan.folder] for plan in planned]

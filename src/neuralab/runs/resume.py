@@ -28,9 +28,10 @@ def check_same_spec(run: RunDir, prepared: PreparedExperiment, *, quick: bool) -
 
 
 def _compared(spec: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a spec that make its numbers (how often it checkpoints does not)."""
+    """The parts of a spec that make its numbers (how often it checkpoints, or how many other
+    seeds its experiment runs with, does not)."""
     fit = {k: v for k, v in (spec.get("fit") or {}).items() if k != "checkpoint_seconds"}
-    return {**spec, "fit": fit}
+    return {**{k: v for k, v in spec.items() if k != "repeat"}, "fit": fit}
 
 
 def _differences(before: Any, now: Any, path: str = "") -> list[str]:

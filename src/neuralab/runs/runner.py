@@ -327,7 +327,7 @@ def _train_phase(
     current; a Ctrl-C request ends training after the current epoch."""
     spec, model = prepared.spec, prepared.model
     hook = progress or SilentProgress()
-    hook.start(spec.name, prepared.epochs)
+    hook.start(f"{spec.name} seed {spec.seed}" if spec.repeat > 1 else spec.name, prepared.epochs)
     rows: list[dict[str, float]] = [dict(r) for r in state.history] if state else []
     if rows:
         hook.advance(len(rows))
