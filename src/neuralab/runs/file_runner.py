@@ -10,7 +10,6 @@ missing ones run; the lab's report is drawn once at the end.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -81,6 +80,15 @@ class FileOptions:
 
 def _where(experiments: ExperimentFile, i: int, spec: ExperimentSpec) -> str:
     return f"{experiments.source}: experiments[{i}] ({spec.name})"
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """What a worker needs to train one run of a file into ``lab_dir / folder`` (picklable)."""
+
+    spec: ExperimentSpec
+    folder: str
+    where: str
 
 
 @dataclass(frozen=True)
@@ -356,14 +364,22 @@ def run_experiment_file(
     start = time.perf_counter()
     try:
         if jobs > 1:
+            from neuralab.runs.executors import run_in_workers
+
             del prepared  # the workers prepare their own
-            result.runs = _run_in_workers(
-                experiments,
-                planned,
+            result.runs = run_in_workers(
+                [
+                    RunTask(
+                        spec=plan.spec,
+                        folder=plan.folder,
+                        where=_where(experiments, plan.index, plan.spec),
+                    )
+                    for plan in planned
+                ],
                 lab_dir=lab_dir,
                 options=options,
                 progress=progress,
-                resume=resume,
+                resume=resume is not None,
             )
             written: set[Path] = set()
         else:
@@ -450,81 +466,3 @@ def _close_lab(
         if result.status == "complete":
             raise
         logger.exception("could not write the report of the incomplete lab %s", lab_dir)
-
-
-def _run_in_worker(
-    spec: Any,
-    run_dir: Path,
-    options: FileOptions,
-    backend: str,
-    where: str,
-    resume: bool,
-    xla_cache: str | None = None,
-) -> RunResult:
-    """One experiment in a fresh worker process (its own Keras, its own seed)."""
-    from neuralab.backend import enable_compilation_cache, use_backend
-
-    use_backend(backend)
-    if xla_cache:  # the parent's on-disk compile cache: same-shaped models compile once
-        enable_compilation_cache(xla_cache)
-    result = run_experiment(
-        spec,
-        run_dir=run_dir,
-        quick=options.quick,
-        lang=options.lang,
-        backend_reason=options.backend_reason,
-        where=where,
-        write_report=False,
-        trainer=options.trainer,
-        resume=resume,
-    )
-    result.model = None  # live objects stay in the worker
-    result.splits = None
-    return result
-
-
-def _run_in_workers(
-    experiments: ExperimentFile,
-    planned: list[PlannedRun],
-    *,
-    lab_dir: Path,
-    options: FileOptions,
-    progress: ProgressFactory | None,
-    resume: str | Path | None,
-) -> list[RunResult]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    import keras
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Keras
-    xla_cache = None
-    if "jax" in sys.modules:
-        import jax
-
-        xla_cache = getattr(jax.config, "jax_compilation_cache_dir", None)
-    done: dict[str, RunResult] = {}
-    with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(
-                _run_in_worker,
-                plan.spec,
-                lab_dir / plan.folder,
-                options,
-                keras.backend.backend(),
-                _where(experiments, plan.index, plan.spec),
-                resume is not None,
-                xla_cache,
-            ): plan.folder
-            for plan in planned
-        }
-        for future in as_completed(futures):
-            run = future.result()
-            folder = futures[future]
-            done[folder] = run
-            hook = progress(folder) if progress else None
-            if hook is not None:
-                hook.start(folder, run.training.epochs_run)
-                hook.advance(run.training.epochs_run)
-                hook.finish()
-    return [done[plan.folder] for plan in planned]
