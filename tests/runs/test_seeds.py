@@ -223,3 +223,28 @@ def test_resuming_with_other_seeds_is_refused_naming_the_runs(lab, tmp_path):
         "cannot resume: its runs are ['deep-seed7', 'deep-seed8', 'deep-seed9', 'flat'], now ['deep-seed7', 'deep-seed8', 'flat-seed7', 'flat-seed8'] (the same experiments and seeds are needed: pass the same --seeds)"
         in " ".join(result.output.split())
     )
+
+
+def test_compare_ranks_an_experiment_s_seeds_by_their_mean_and_shows_the_spread(lab, tmp_path):
+    path, _ = lab
+    out = tmp_path / "compare.html"
+    result = CliRunner().invoke(app, ["compare", str(path), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    from neuralab.runs.compare import compare_runs
+
+    comparison = compare_runs([path], output=None)
+    rows = {r["run"]: r for r in comparison.ranking}
+    assert set(rows) == {"deep", "flat"}
+    assert rows["deep"]["seeds"] == 3 and rows["flat"]["seeds"] == 1
+    bests = [
+        RunDir(path / f).read_history()["val_loss"].min()
+        for f in ("deep-seed7", "deep-seed8", "deep-seed9")
+    ]
+    assert rows["deep"]["best"] == pytest.approx(np.mean(bests))
+    assert rows["deep"]["std"] == pytest.approx(np.std(bests, ddof=1))
+    assert [r["best"] for r in comparison.ranking] == sorted(r["best"] for r in comparison.ranking)
+    assert comparison.displays["loss"].seeds == {"deep": 3, "flat": 1}
+    row = next(line for line in result.output.splitlines() if "│ deep " in line)
+    assert f"{rows['deep']['best']:.4f} ± {rows['deep']['std']:.4f}" in row
+    html = out.read_text(encoding="utf-8")
+    assert f"{rows['deep']['best']:.4f} ± {rows['deep']['std']:.4f}" in html

@@ -67,9 +67,21 @@ def compare_command(
             table = Table(title="Ranking")
             table.add_column("#", justify="right")
             table.add_column("run")
-            table.add_column("best", justify="right")
+            several = any(row["seeds"] > 1 for row in result.ranking)
+            if several:
+                table.add_column("seeds", justify="right")
+            table.add_column("best" + (" (mean ± std)" if several else ""), justify="right")
             table.add_column("epoch", justify="right")
             for i, row in enumerate(result.ranking, start=1):
-                table.add_row(str(i), row["run"], f"{row['best']:.4f}", str(row["epoch"]))
+                best = f"{row['best']:.4f}"
+                if row["seeds"] > 1:
+                    best += f" ± {row['std']:.4f}"
+                table.add_row(
+                    str(i),
+                    row["run"],
+                    *([str(row["seeds"])] if several else []),
+                    best,
+                    str(row["epoch"]),
+                )
             console.print(table)
         _say(f"Report: {result.report}")

@@ -57,6 +57,10 @@ def compare_runs(
     """Compare runs: one figure per metric (one colour per run kept across figures, training
     solid, validation dashed), a ranking table, and a self-contained HTML report at ``output``.
 
+    The seeds of one experiment (the runs of a lab with ``repeat`` or ``--seeds``) count as one
+    entry: its curves are their mean with a band, and it is ranked by the mean of their best
+    values, with the spread (``std``, ``min``, ``max``, ``seeds``) beside it.
+
     Args:
         paths: Run folders (or lab folders: all their runs).
         metrics: Metrics to plot (``acc``/``lr`` aliases accepted).
@@ -72,32 +76,54 @@ def compare_runs(
 
     from neuralab.analysis.compare import HistoryComparisonDisplay, normalise_keys
     from neuralab.analysis.figures import figure_to_png
+    from neuralab.analysis.seeds import seed_stats
     from neuralab.reports.i18n import plot_labels, translator
 
     t = translator(lang)
     dirs = _run_dirs(paths)
-    names = [d.name if d.parent.name == "" else f"{d.parent.name}/{d.name}" for d in dirs]
-    names = [d.name for d in dirs] if len({d.name for d in dirs}) == len(dirs) else names
+    groups = _seed_groups(dirs)
+    labels = [name for (_, name) in groups]
+    if len(set(labels)) < len(labels):  # the same experiment from two labs
+        labels = [f"{parent.name}/{name}" for (parent, name) in groups]
+    members = dict(zip(labels, groups.values(), strict=True))
     runs = [RunDir(d) for d in dirs]
-    histories = {n: run.read_history() for n, run in zip(names, runs, strict=True)}
-    columns = {n: normalise_keys(h) for n, h in histories.items()}
-    key = rank_by or ("val_loss" if all("val_loss" in c for c in columns.values()) else "loss")
+    per_seed = {n: [RunDir(d).read_history() for d in ds] for n, ds in members.items()}
+    histories: dict[str, Any] = {n: h if len(h) > 1 else h[0] for n, h in per_seed.items()}
+    key = rank_by or (
+        "val_loss"
+        if all("val_loss" in normalise_keys(h) for hs in per_seed.values() for h in hs)
+        else "loss"
+    )
     key = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(key, key)
     higher = _higher_is_better(runs, key)
     ranking: list[dict[str, Any]] = []
-    for name, cols in columns.items():
-        if key not in cols:
+    for name, seeds in per_seed.items():
+        bests, epochs, lengths = [], [], []
+        for history in seeds:
+            cols = normalise_keys(history)
+            if key not in cols:
+                continue
+            values = cols[key]
+            index = int(values.argmax() if higher else values.argmin())
+            bests.append(float(values[index]))
+            epochs.append(index + 1)
+            lengths.append(len(values))
+        stats = seed_stats(bests)
+        if stats is None:
             continue
-        values = cols[key]
-        best_index = int(values.argmax() if higher else values.argmin())
         ranking.append(
             {
                 "run": name,
-                "best": float(values[best_index]),
-                "epoch": best_index + 1,
-                "epochs": len(values),
+                "best": stats.mean,
+                "std": stats.std,
+                "min": stats.min,
+                "max": stats.max,
+                "seeds": stats.n,
+                "epoch": epochs[0] if len(epochs) == 1 else round(sum(epochs) / len(epochs), 1),
+                "epochs": max(lengths),
             }
         )
+    # Ranked by the mean over the seeds (one seed: its value).
     ranking.sort(key=lambda r: r["best"], reverse=higher)
     displays = {}
     images = {}
@@ -124,7 +150,7 @@ def compare_runs(
         from neuralab.reports.html import render_comparison_report
 
         html = render_comparison_report(
-            runs=[(n, str(d)) for n, d in zip(names, dirs, strict=True)],
+            runs=[(n, ", ".join(str(d) for d in ds)) for n, ds in members.items()],
             ranking=ranking,
             rank_by=key,
             images=images,
@@ -133,6 +159,18 @@ def compare_runs(
         )
         comparison.report = atomic_write_text(Path(output), html)
     return comparison
+
+
+def _seed_groups(dirs: Sequence[Path]) -> dict[tuple[Path, str], list[Path]]:
+    """Runs that are seeds of one experiment of one lab, together (in the order given); any
+    other run on its own, named by its folder."""
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for d in dirs:
+        record = RunDir(d).read_optional(MetricsRecord)
+        several = record is not None and record.group and d.name != record.group
+        key = (d.parent, record.group) if several and record else (d.parent, d.name)
+        groups.setdefault(key, []).append(d)
+    return groups
 
 
 def _higher_is_better(runs: Sequence[RunDir], key: str) -> bool:
