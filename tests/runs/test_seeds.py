@@ -207,6 +207,7 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     html = (path / "report.html").read_text(encoding="utf-8")
     assert deep.stat("test").percent().split(" ±")[0] in html
     assert "3 of 3 seeds" in html
+    assert "Seeds: 1–3 per model" in html
     assert "Figures of seed 7 (1 of 3)" in html
     assert 'href="deep-seed8/report.html"' in html
     assert (path / "deep-seed8" / "report.html").exists()

@@ -17,6 +17,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "epoch": "epoch",
         "seeds": "Seeds",
         "seeds count": "{n} seeds",
+        "seeds used": "Seeds: {n} per model",
+        "one seed": "Seeds: 1 per model (one seed's result; `--seeds 5` shows how much it moves)",
         "mean of": "mean of",
         "seeds inside": "{k} of {n} seeds",
         "seed note": (
@@ -140,6 +142,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "epoch": "época",
         "seeds": "Sementes",
         "seeds count": "{n} sementes",
+        "seeds used": "Sementes: {n} por modelo",
+        "one seed": (
+            "Sementes: 1 por modelo (o resultado de uma semente; `--seeds 5` mostra quanto ele "
+            "varia)"
+        ),
         "mean of": "média de",
         "seeds inside": "{k} de {n} sementes",
         "seed note": (
