@@ -210,7 +210,8 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     assert "Seeds: 1–3 per model" in html
     assert "Figures of seed 7 (1 of 3)" in html
     assert 'href="deep-seed8/report.html"' in html
-    assert (path / "deep-seed8" / "report.html").exists()
+    run_html = (path / "deep-seed8" / "report.html").read_text(encoding="utf-8")
+    assert "seed 8 (one of the experiment&#39;s 3 seeds)" in run_html
     legend = json.dumps(sorted(p.name for p in (path / "plots").iterdir()))
     assert "seeds_deep.png" in legend and "compare_both_loss.png" in legend
 

@@ -17,6 +17,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "epoch": "epoch",
         "seeds": "Seeds",
         "seeds count": "{n} seeds",
+        "seed": "seed",
+        "seed of": "one of the experiment's {n} seeds",
         "seeds used": "Seeds: {n} per model",
         "one seed": "Seeds: 1 per model (one seed's result; `--seeds 5` shows how much it moves)",
         "mean of": "mean of",
@@ -142,6 +144,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "epoch": "época",
         "seeds": "Sementes",
         "seeds count": "{n} sementes",
+        "seed": "semente",
+        "seed of": "uma das {n} sementes do experimento",
         "seeds used": "Sementes: {n} por modelo",
         "one seed": (
             "Sementes: 1 por modelo (o resultado de uma semente; `--seeds 5` mostra quanto ele "
