@@ -45,6 +45,7 @@ model.layers = [
   {type = "Dense", units = 1, activation = "sigmoid"},
 ]
 expect = [{metric = "train_accuracy", min = 0.0, max = 1.0}]
+reference = {value = 1.0, split = "train"}
 
 [[experiments]]
 name = "flat"
@@ -208,6 +209,8 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     assert deep.stat("test").percent().split(" ±")[0] in html
     assert "3 of 3 seeds" in html
     assert "Seeds: 1–3 per model" in html
+    # Where the chapter's number sits among the seeds (none reaches 100% in 6 epochs).
+    assert "above every seed" in html
     assert "Figures of seed 7 (1 of 3)" in html
     assert 'href="deep-seed8/report.html"' in html
     run_html = (path / "deep-seed8" / "report.html").read_text(encoding="utf-8")
