@@ -16,9 +16,11 @@ A run directory (``runs/<name>-<time>/`` or ``LAB/<experiment>/``)::
     checkpoint.npz     the resumable training state (removed when the run is complete)
     plots/             figures (and the .npz data that redraw them without Keras)
     report.html        the self-contained report
+    report.pdf         the report printed to A4 pages (``neuralab report --pdf``), when asked
 
 A lab directory holds ``lab.json`` (LabRecord), one run directory per experiment, ``plots/``
-and ``report.html``. ``lr_find.json`` (LRFindRecord) is the record of ``neuralab lr-find``.
+and ``report.html`` (and ``report.pdf``). ``lr_find.json`` (LRFindRecord) is the record of
+``neuralab lr-find``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ MODEL = "model.keras"
 SUMMARY = "summary.txt"
 CHECKPOINT = "checkpoint.npz"
 REPORT = "report.html"
+REPORT_PDF = "report.pdf"
 PLOTS = "plots"
 BOUNDARY = "plots/decision_boundary.npz"
 PREDICTIONS = "plots/predictions.npz"
