@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -170,8 +170,6 @@ def fused_fit(
         NeuralabError: the model cannot be trained this way (:func:`can_fuse` says why).
     """
     import jax
-    import jax.extend
-    import jax.numpy as jnp
     import keras
 
     reason = can_fuse(model, callbacks=callbacks, x=x, y=y)
@@ -182,91 +180,21 @@ def fused_fit(
         raise NeuralabError("the training data are empty.")
     batch_size = min(batch_size, n)
     n_full, remainder = divmod(n, batch_size)
-
-    # device_put, not jnp.asarray: no small program per array to look up (about 10 ms each).
-    data: dict[str, Any] = {"x": jax.device_put(_floatx(x)), "y": jax.device_put(y)}
-    has_val = validation_data is not None
-    if has_val:
-        assert validation_data is not None
-        xv, yv = validation_data
-        data["xv"], data["yv"] = jax.device_put(_floatx(xv)), jax.device_put(yv)
-        v_full, v_rem = divmod(len(xv), batch_size)
+    data = _device_data(x, y, validation_data)
     symbolic_build(model, (x[:batch_size], y[:batch_size]))
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model.reset_metrics()
-    metrics_zero = [v.value for v in model.metrics_variables]
-
-    def batches(a: Any, count: int) -> Any:
-        return a[: count * batch_size].reshape((count, batch_size, *a.shape[1:]))
-
-    # The data are arguments of the programs, never closed over: a closed-over array would be
-    # compiled into the program as a constant (minutes and gigabytes for image data).
-    def run_epoch(
-        state: tuple[Any, ...], order: Any, data: dict[str, Any]
-    ) -> tuple[tuple[Any, ...], Any, Any, Any]:
-        x_dev, y_dev = data["x"], data["y"]
-        trainable, non_trainable, optimizer_vars, _ = state
-        state = (trainable, non_trainable, optimizer_vars, metrics_zero)
-
-        def train_body(carry: Any, rows: Any) -> Any:
-            # Each step gathers its own rows: no shuffled copy of the whole data per epoch.
-            logs, carry = model.train_step(carry, (x_dev[rows], y_dev[rows]))
-            return carry, logs
-
-        logs = None
-        if n_full:
-            state, all_logs = jax.lax.scan(train_body, state, batches(order, n_full))
-            logs = jax.tree_util.tree_map(lambda v: v[-1], all_logs)
-        if remainder:
-            tail = order[n_full * batch_size :]
-            logs, state = model.train_step(state, (x_dev[tail], y_dev[tail]))
-        val_logs = None
-        if has_val:
-            trainable, non_trainable, optimizer_vars, _ = state
-            test_state = (trainable, non_trainable, metrics_zero)
-            xv_dev, yv_dev = data["xv"], data["yv"]
-
-            def test_body(carry: Any, batch: Any) -> Any:
-                logs, carry = model.test_step(carry, batch)
-                return carry, logs
-
-            if v_full:
-                test_state, all_val = jax.lax.scan(
-                    test_body, test_state, (batches(xv_dev, v_full), batches(yv_dev, v_full))
-                )
-                val_logs = jax.tree_util.tree_map(lambda v: v[-1], all_val)
-            if v_rem:
-                val_logs, test_state = model.test_step(
-                    test_state, (xv_dev[v_full * batch_size :], yv_dev[v_full * batch_size :])
-                )
-            state = (trainable, non_trainable, optimizer_vars, test_state[2])
-        return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
-
-    def run_epochs(
-        state: tuple[Any, ...], orders: Any, count: Any, data: dict[str, Any]
-    ) -> tuple[Any, Any]:
-        """``count`` epochs (at most ``len(orders)``) in one program; logs stacked per epoch."""
-        # Keras traces the epoch once; the loop body replays that trace.
-        closed, shapes = jax.make_jaxpr(run_epoch, return_shape=True)(state, orders[0], data)
-        epoch_fn = jax.extend.core.jaxpr_as_fun(closed)
-        out_tree = jax.tree_util.tree_structure(shapes)
-        logs0 = jax.tree_util.tree_map(
-            lambda s: jnp.zeros((len(orders), *s.shape), s.dtype), shapes[1:]
-        )
-
-        def body(i: Any, carry: Any) -> Any:
-            state, stacked = carry
-            out = epoch_fn(*jax.tree_util.tree_leaves((state, orders[i], data)))
-            state, *logs = jax.tree_util.tree_unflatten(out_tree, out)
-            stacked = jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), stacked, tuple(logs))
-            return state, stacked
-
-        return jax.lax.fori_loop(0, count, body, (state, logs0))
-
+    run_epoch = _make_run_epoch(
+        model,
+        n=n,
+        batch_size=batch_size,
+        n_validation=len(validation_data[0]) if validation_data is not None else None,
+        metrics_zero=[v.value for v in model.metrics_variables],
+    )
     # No buffer donation: a Ctrl-C landing between the call and the write-back must not leave
     # the Keras variables pointing at donated (deleted) buffers.
-    epochs_fn = jax.jit(run_epochs)
+    epochs_fn = jax.jit(_make_run_epochs(run_epoch))
     # History last: it records the logs as the other callbacks left them (e.g. the rate
     # LearningRateScheduler adds), exactly as model.fit's History does.
     recorder = keras.callbacks.History()
@@ -332,6 +260,138 @@ def fused_fit(
     callback_list.on_train_end(logs)
     keys = list(recorder.history)
     return [{k: float(recorder.history[k][i]) for k in keys} for i in range(len(recorder.epoch))]
+
+
+def _device_data(
+    x: np.ndarray, y: np.ndarray, validation_data: tuple[np.ndarray, np.ndarray] | None
+) -> dict[str, Any]:
+    """The arrays an epoch program reads (``x``, ``y`` and ``xv``, ``yv``), on the device."""
+    import jax
+
+    # device_put, not jnp.asarray: no small program per array to look up (about 10 ms each).
+    data: dict[str, Any] = {"x": jax.device_put(_floatx(x)), "y": jax.device_put(y)}
+    if validation_data is not None:
+        xv, yv = validation_data
+        data["xv"], data["yv"] = jax.device_put(_floatx(xv)), jax.device_put(yv)
+    return data
+
+
+def _make_run_epoch(
+    model: keras.Model,
+    *,
+    n: int,
+    batch_size: int,
+    n_validation: int | None,
+    metrics_zero: Sequence[Any],
+) -> Callable[..., tuple[tuple[Any, ...], Any, Any, Any]]:
+    """``run_epoch(state, order, data) -> (state, logs, val_logs, rate)``: one epoch of
+    ``model`` (every step, the partial last batch, validation), traceable by JAX.
+
+    ``state`` is :func:`_state` with the optimizer; ``order`` the ``n`` row indices in batch
+    order; ``data`` from :func:`_device_data` (``batch_size`` at most ``n``).
+    """
+    import jax
+
+    n_full, remainder = divmod(n, batch_size)
+    has_val = n_validation is not None
+    v_full, v_rem = divmod(n_validation or 0, batch_size)
+
+    def batches(a: Any, count: int) -> Any:
+        return a[: count * batch_size].reshape((count, batch_size, *a.shape[1:]))
+
+    # The data are arguments of the programs, never closed over: a closed-over array would be
+    # compiled into the program as a constant (minutes and gigabytes for image data).
+    def run_epoch(
+        state: tuple[Any, ...], order: Any, data: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], Any, Any, Any]:
+        x_dev, y_dev = data["x"], data["y"]
+        trainable, non_trainable, optimizer_vars, _ = state
+        state = (trainable, non_trainable, optimizer_vars, metrics_zero)
+
+        def train_body(carry: Any, rows: Any) -> Any:
+            # Each step gathers its own rows: no shuffled copy of the whole data per epoch.
+            logs, carry = model.train_step(carry, (x_dev[rows], y_dev[rows]))
+            return carry, logs
+
+        logs = None
+        if n_full:
+            state, all_logs = jax.lax.scan(train_body, state, batches(order, n_full))
+            logs = jax.tree_util.tree_map(lambda v: v[-1], all_logs)
+        if remainder:
+            tail = order[n_full * batch_size :]
+            logs, state = model.train_step(state, (x_dev[tail], y_dev[tail]))
+        val_logs = None
+        if has_val:
+            trainable, non_trainable, optimizer_vars, _ = state
+            test_state = (trainable, non_trainable, metrics_zero)
+            xv_dev, yv_dev = data["xv"], data["yv"]
+
+            def test_body(carry: Any, batch: Any) -> Any:
+                logs, carry = model.test_step(carry, batch)
+                return carry, logs
+
+            if v_full:
+                test_state, all_val = jax.lax.scan(
+                    test_body, test_state, (batches(xv_dev, v_full), batches(yv_dev, v_full))
+                )
+                val_logs = jax.tree_util.tree_map(lambda v: v[-1], all_val)
+            if v_rem:
+                val_logs, test_state = model.test_step(
+                    test_state, (xv_dev[v_full * batch_size :], yv_dev[v_full * batch_size :])
+                )
+            state = (trainable, non_trainable, optimizer_vars, test_state[2])
+        return state, logs, val_logs, _learning_rate(model.optimizer, state[2])
+
+    return run_epoch
+
+
+def _make_run_epochs(
+    run_epoch: Callable[..., tuple[Any, ...]], *, members: int | None = None
+) -> Callable[..., tuple[Any, Any]]:
+    """``run_epochs(state, orders, count, data) -> (state, logs)``: ``count`` epochs (at most
+    ``len(orders)``) in one program, the logs stacked per epoch.
+
+    With ``members``, every leaf of ``state`` and each ``orders[i]`` carry a leading axis of
+    that many members (seed populations): the epoch is ``jax.vmap``-ed over it, the data
+    shared, and the logs are stacked ``(epochs, members, ...)``.
+    """
+    import jax
+    import jax.extend
+    import jax.numpy as jnp
+
+    def one(a: Any) -> Any:  # one member's shape, for tracing the epoch once
+        return jax.ShapeDtypeStruct(a.shape[1:], a.dtype) if members else a
+
+    def run_epochs(
+        state: tuple[Any, ...], orders: Any, count: Any, data: dict[str, Any]
+    ) -> tuple[Any, Any]:
+        # Keras traces the epoch once; the loop body replays that trace.
+        closed, shapes = jax.make_jaxpr(run_epoch, return_shape=True)(
+            jax.tree_util.tree_map(one, state), one(orders[0]), data
+        )
+        epoch_fn = jax.extend.core.jaxpr_as_fun(closed)
+        out_tree = jax.tree_util.tree_structure(shapes)
+
+        def epoch(state: Any, order: Any, data: Any) -> Any:
+            out = epoch_fn(*jax.tree_util.tree_leaves((state, order, data)))
+            return jax.tree_util.tree_unflatten(out_tree, out)
+
+        if members:
+            epoch = jax.vmap(epoch, in_axes=(0, 0, None))
+        lead = (members,) if members else ()
+        logs0 = jax.tree_util.tree_map(
+            lambda s: jnp.zeros((len(orders), *lead, *s.shape), s.dtype), shapes[1:]
+        )
+
+        def body(i: Any, carry: Any) -> Any:
+            state, stacked = carry
+            state, *logs = epoch(state, orders[i], data)
+            stacked = jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), stacked, tuple(logs))
+            return state, stacked
+
+        return jax.lax.fori_loop(0, count, body, (state, logs0))
+
+    return run_epochs
 
 
 def _epoch_logs(stacked: Any, i: int) -> dict[str, float]:
