@@ -11,19 +11,41 @@ from rich.table import Table
 from neuralab.cli._app import LangOpt, _say, _user_errors, app, console, state
 from neuralab.cli.choices import Lang, check_choice
 
+# `--pdf` on `report` and `lab`.
+PdfOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pdf",
+        help="Also print the report to report.pdf beside it (A4; needs Chromium or Chrome).",
+    ),
+]
+BrowserOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--browser",
+        help="Chromium or Chrome that prints the PDF (default: the first found on PATH).",
+    ),
+]
+
 
 @app.command("report")
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run or lab directory.")],
     lang: LangOpt = "en",
+    pdf: PdfOpt = False,
+    browser: BrowserOpt = None,
 ) -> None:
     """Rebuild the HTML report of a run or lab from its stored files alone."""
     with _user_errors():
         check_choice(Lang, "lang", lang)
+        from neuralab.reports.pdf import find_browser, write_pdf
         from neuralab.reports.render import write_report
 
+        printer = find_browser(browser) if pdf else None  # before anything is written
         path = write_report(run_dir, lang=lang)
         _say(f"Report: {path}")
+        if printer is not None:
+            _say(f"PDF: {write_pdf(path, browser=printer)}")
 
 
 @app.command("compare")
