@@ -169,7 +169,8 @@ class HistoryComparisonDisplay:
         ax.set_ylabel(words.get(self.metric, self.metric))
         ax.grid(True, alpha=0.3, which="both")
         ax.legend(fontsize=8, ncol=2 if len(self.histories) > 4 else 1)
-        smoothing = f" (smoothed, std {self.smoothing_std:g} epochs)" if self.smoothing_std else ""
+        smoothed = words.get("smoothed", "smoothed, std {std:g} epochs")
+        smoothing = f" ({smoothed.format(std=self.smoothing_std)})" if self.smoothing_std else ""
         ax.set_title((self.title or words.get(self.metric, self.metric)) + smoothing)
         fig.tight_layout()
         self.ax_ = ax

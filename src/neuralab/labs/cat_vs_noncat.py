@@ -1,4 +1,8 @@
-"""Narrative of the cat-vs-noncat lab (the overfitting chapter's exercise)."""
+"""Narrative of the cat-vs-noncat lab (the overfitting chapter's exercise), English and Portuguese.
+
+In Portuguese also the texts of ``cat_vs_noncat.toml`` that reports show, by the keys of
+:func:`neuralab.labs.registry.lab_file_texts` (their English is the lab file's own).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,16 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "validation, as in the exercise) dashed.",
     },
     "pt": {
+        # The lab file's texts (their English is in cat_vs_noncat.toml).
+        "title": "Overfitting com imagens de gatos e não gatos",
+        "description": "O exercício: redes densas pequena, média e grande, depois a grande com "
+        "L2 e dropout.",
+        "small.title": "Small (pequena): Flatten -> Dense(128, relu) -> Dense(1)",
+        "medium.title": "Medium (média): Flatten -> Dense(256, relu) x 3 -> Dense(1)",
+        "large.title": "Large (grande): Flatten -> Dense(1024, relu) x 4 -> Dense(1)",
+        "regularized.title": "Large com L2 (0.0001) e dropout (0.5), elu",
+        "models.title": "Gato ou não gato: todos os modelos",
+        # The narrative.
         "intro": (
             "<p>O exercício do capítulo: o mesmo estudo de overfitting com fotos 64x64, gato ou "
             "não gato (209 imagens de treino, 50 de teste). Redes densas cada vez maiores chegam "

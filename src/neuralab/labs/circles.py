@@ -1,4 +1,10 @@
-"""Narrative of the circles lab (seeds/circles-chapter.md), in English and Portuguese."""
+"""Narrative of the circles lab (seeds/circles-chapter.md), in English and Portuguese.
+
+``NARRATIVE[lang]`` holds the narrative (``intro``, a paragraph per experiment, ``lr_test``) in
+every language and, in Portuguese, the texts of ``circles.toml`` that reports show (titles,
+description, reference notes) under the keys of :func:`neuralab.labs.registry.lab_file_texts`;
+their English is the lab file's own.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +48,25 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "over 2 epochs (the solid line): near divergence single epochs bounce.",
     },
     "pt": {
+        # The lab file's texts (their English is in circles.toml).
+        "title": "Classificação com redes neurais: make_circles",
+        "description": "O capítulo dos círculos: de um modelo que chuta a um que separa os "
+        "círculos.",
+        "model_1.title": "Dense(1), SGD, 5 + 200 épocas",
+        "model_1.reference.note": "5 épocas, depois mais 200",
+        "model_2.title": "Dense(1) x 2, SGD",
+        "model_3.title": "Dense(100), Dense(10), Dense(1), Adam",
+        "model_3.reference.note": "o input_shape=(None, 1) do capítulo não corresponde às 2 "
+        "variáveis de entrada; a forma da entrada vem dos dados",
+        "model_4.title": "Dense(1, linear), Dense(1), Adam(0.001)",
+        "model_5.title": "Dense(1, relu), Dense(1), Adam",
+        "model_6.title": "Dense(4, relu) x 2, Dense(1), Adam(0.001)",
+        "model_7.title": "Dense(4, relu) x 2, Dense(1, sigmoid), Adam",
+        "model_8.title": "model_7 com Adam(0.01), 25 épocas",
+        "model_9.title": "Teste de faixa da taxa de aprendizado: 1e-4 * 10**(epoch/20)",
+        "model_10.title": "model_8 com a taxa de aprendizado sugerida, 20 épocas",
+        "model_10.reference.note": "o capítulo leu 0,01-0,02 no gráfico e usou 0,02",
+        # The narrative.
         "intro": (
             "<p>Classificação binária de <code>make_circles(1000, noise=0.03, "
             "random_state=42)</code>: uma rede consegue separar o círculo interno do externo? "

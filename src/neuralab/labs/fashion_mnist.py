@@ -1,4 +1,8 @@
-"""Narrative of the fashion-mnist lab (seeds/fashion-mnist-notebook.md), English and Portuguese."""
+"""Narrative of the fashion-mnist lab (seeds/fashion-mnist-notebook.md), English and Portuguese.
+
+In Portuguese also the texts of ``fashion_mnist.toml`` that reports show, by the keys of
+:func:`neuralab.labs.registry.lab_file_texts` (their English is the lab file's own).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,16 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "first Dense layer's weights, summarised instead of printed.",
     },
     "pt": {
+        # The lab file's texts (their English is in fashion_mnist.toml).
+        "title": "Fashion-MNIST: um primeiro classificador Keras (MLP)",
+        "description": "O notebook do Fashion-MNIST: Flatten, Dense(300), Dense(100), "
+        "Dense(10, softmax), SGD, 30 épocas.",
+        "mlp.title": "Flatten -> Dense(300, relu) -> Dense(100, relu) -> Dense(10, softmax), SGD",
+        "mlp.reference.note": "depois de 30 épocas; a acurácia de teste de 83,6% (perda 72,5) do "
+        "notebook veio de um conjunto de teste sem normalização",
+        "mlp.when.digits.reference.note": "a expectativa da issue para os dígitos que substituem "
+        "os dados; os números do capítulo são do Fashion-MNIST",
+        # The narrative.
         "intro": (
             "<p>Um primeiro classificador Keras, como no notebook (baseado no livro de Géron, "
             "<i>Hands-On Machine Learning</i>): imagens 28x28 em tons de cinza de dez tipos de "

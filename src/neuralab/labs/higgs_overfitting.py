@@ -1,4 +1,9 @@
-"""Narrative of the higgs-overfitting lab (seeds/overfitting-lab.md), English and Portuguese."""
+"""Narrative of the higgs-overfitting lab (seeds/overfitting-lab.md), English and Portuguese.
+
+In Portuguese also the texts of ``higgs_overfitting.toml`` that reports show, by the keys of
+:func:`neuralab.labs.registry.lab_file_texts` (their English is the lab file's own). The models
+keep the tutorial's names (Tiny, Small, Medium, Large, Giant), as the chapter does.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,21 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "model.",
     },
     "pt": {
+        # The lab file's texts (their English is in higgs_overfitting.toml).
+        "title": "Overfitting e underfitting: tamanho do modelo, L2, dropout",
+        "description": "O capítulo de overfitting: a escada de tamanhos de modelo no HIGGS, "
+        "depois L2, dropout e os dois no modelo Large.",
+        "tiny.title": "Tiny (minúsculo): Dense(16, elu) -> Dense(1)",
+        "small.title": "Small (pequeno): Dense(16, elu) x 2 -> Dense(1)",
+        "medium.title": "Medium (médio): Dense(64, elu) x 3 -> Dense(1)",
+        "large.title": "Large (grande): Dense(512, elu) x 4 -> Dense(1)",
+        "giant.title": "Giant (gigante): Dense(1024, elu) x 4 -> Dense(1)",
+        "l2.title": "Large com L2 (0.001)",
+        "dropout.title": "Large com dropout (0.5)",
+        "combined.title": "Large com L2 (0.0001) e dropout (0.5)",
+        "sizes.title": "Tamanho do modelo: de Tiny a Giant",
+        "regularizers.title": "Regularização do modelo Large",
+        # The narrative.
         "intro": (
             "<p>Overfitting e underfitting, como no tutorial do TensorFlow com os dados HIGGS: "
             "11.000 linhas de 28 atributos lidas de um CSV.gz (as primeiras 1.000 validam, as "

@@ -1,4 +1,8 @@
-"""Narrative of the pizza-steak lab (seeds/cnn-pizza-steak-chapter.md), English and Portuguese."""
+"""Narrative of the pizza-steak lab (seeds/cnn-pizza-steak-chapter.md), English and Portuguese.
+
+In Portuguese also the texts of ``pizza_steak.toml`` that reports show, by the keys of
+:func:`neuralab.labs.registry.lab_file_texts` (their English is the lab file's own).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,22 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "augmentation": "Same architecture, with and without augmentation: validation curves.",
     },
     "pt": {
+        # The lab file's texts (their English is in pizza_steak.toml).
+        "title": "Redes convolucionais: pizza ou carne?",
+        "description": "O capítulo de CNNs: TinyVGG contra redes densas, max pooling, aumento de "
+        "dados.",
+        "defaults.report.baseline_label": "random forest (50,76%)",
+        "model_1.title": "TinyVGG (a rede do CNN Explainer)",
+        "model_1.reference.note": "cerca de 81% de acurácia de validação depois de 5 épocas",
+        "model_2.title": "Dense 4-4-1 sobre os pixels (a rede do Playground)",
+        "model_3.title": "Dense 100-100-100-1 sobre os pixels",
+        "model_4.title": "Três camadas Conv2D, sem pooling (a CNN de base)",
+        "model_5.title": "Conv2D + MaxPool2D x 3",
+        "model_6.title": "model_5 com aumento de dados",
+        "model_7.title": "TinyVGG com aumento de dados",
+        "augmentation.title": "Aumento de dados: model_5 (sem) vs model_6 (com)",
+        "all_models.title": "Todos os modelos",
+        # The narrative.
         "intro": (
             "<p>Classificação binária de imagens, pizza ou carne, como no capítulo: fotos "
             "redimensionadas para 224x224 e normalizadas por 1/255 (uma camada "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -110,21 +112,62 @@ def load_lab_spec(name: str, data: str | Path | None = None) -> ExperimentFile:
     return experiments.model_copy(update={"experiments": tuple(updated)})
 
 
-def lab_narrative(name: str, lang: str) -> dict[str, str]:
-    """Narrative texts of a lab by key (``intro``, experiment names), or {} if none."""
-    info = LABS.get(name)
-    if info is None or info.narrative_module is None:
-        return {}
-    module = importlib.import_module(info.narrative_module)
-    texts: dict[str, dict[str, str]] = module.NARRATIVE
-    return texts.get(lang, texts.get("en", {}))
+# The fields of a lab file that a report shows as text. Their English is the lab file's; every
+# other language's text for them is in the lab's narrative module, under the key that
+# :func:`lab_file_texts` gives them.
+SHOWN_FIELDS = ("title", "description", "note", "baseline_label")
+
+
+def lab_file_texts(name: str) -> dict[str, str]:
+    """The texts of lab ``name``'s TOML file that reports show, in English, by key.
+
+    A key is the field's path in the file, with each experiment and comparison named by its
+    ``name``: ``title``, ``description``, ``model_1.title``, ``model_1.reference.note``,
+    ``mlp.when.digits.reference.note``, ``defaults.report.baseline_label``,
+    ``augmentation.title``.
+    """
+    doc = tomllib.loads(lab_file(name).read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+
+    def walk(value: object, path: tuple[str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key in SHOWN_FIELDS and isinstance(item, str) and item:
+                    found[".".join((*path, key))] = item
+                else:
+                    walk(item, (*path, str(key)))
+        elif isinstance(value, list):
+            # [[experiments]] and [[compare]] are named: their texts are keyed by the name.
+            for item in value:
+                if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                    top = path[:-1] if path in (("experiments",), ("compare",)) else path
+                    walk(item, (*top, item["name"]))
+
+    walk(doc, ())
+    return found
 
 
 def lab_narratives(name: str) -> dict[str, dict[str, str]]:
-    """Every language's narrative of lab ``name`` (``{lang: {key: text}}``), or {}."""
+    """Every text of lab ``name`` by language and key (``{lang: {key: text}}``), or {}.
+
+    One place per text: the English of the lab file's shown fields (titles, description,
+    reference notes, baseline labels) is the file's own (:func:`lab_file_texts`); the
+    narrative module's ``NARRATIVE`` holds the narrative in every language (``intro``, a
+    paragraph per experiment or comparison, ``lr_test``) and, in the other languages, the
+    file's texts under the same keys. The lab record stores the result, so a report in any
+    language can be rebuilt from the record alone.
+    """
     info = LABS.get(name)
     if info is None or info.narrative_module is None:
         return {}
     module = importlib.import_module(info.narrative_module)
     texts: dict[str, dict[str, str]] = module.NARRATIVE
-    return {lang: dict(values) for lang, values in texts.items()}
+    narratives = {lang: dict(values) for lang, values in texts.items()}
+    narratives["en"] = {**lab_file_texts(name), **narratives.get("en", {})}
+    return narratives
+
+
+def lab_narrative(name: str, lang: str) -> dict[str, str]:
+    """The texts of lab ``name`` in ``lang`` by key (English where ``lang`` has none), or {}."""
+    narratives = lab_narratives(name)
+    return {**narratives.get("en", {}), **narratives.get(lang, {})}

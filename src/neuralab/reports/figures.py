@@ -16,6 +16,7 @@ from neuralab.record import (
     files,
 )
 from neuralab.reports.i18n import plot_labels, translator
+from neuralab.reports.views import run_lab_texts
 
 
 def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
@@ -43,9 +44,10 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
     if len(history):
         report = stored.section("report") if stored else {}
         ylim = report.get("history_ylim")
+        label = report.get("baseline_label") or "baseline"
         baseline: dict[str, Any] = {
             "baseline": report.get("baseline"),
-            "baseline_label": report.get("baseline_label") or "baseline",
+            "baseline_label": run_lab_texts(run_dir, lang).translate(str(label)),
         }
         if report.get("history") == "separate":
             # The CNN chapter's plot_loss_curves: one figure per metric, train vs validation.

@@ -58,8 +58,12 @@ def version_name() -> str:
     return _version()
 
 
-def render_run_report(view: RunView, *, lang: str = "en") -> str:
-    """The HTML report of one run (``view`` from :func:`load_run`)."""
+def render_run_report(view: RunView, *, lang: str | None = None) -> str:
+    """The HTML report of one run (``view`` from :func:`load_run`) in ``lang`` (default: the
+    view's language; another one reloads the run in it)."""
+    if lang is not None and lang != view.lang:
+        view = load_run(view.path, lang=lang)
+    lang = view.lang
     t = translator(lang)
     history = view.history
     rows = []
@@ -102,15 +106,19 @@ def write_run_report(path: str | Path, *, lang: str = "en") -> Path:
 
     run_dir = Path(path)
     render_run_figures(run_dir, lang=lang)
-    html = render_run_report(load_run(run_dir), lang=lang)
+    html = render_run_report(load_run(run_dir, lang=lang))
     return atomic_write_text(run_dir / files.REPORT, html)
 
 
 # --------------------------------------------------------------------------- labs
 
 
-def render_lab_report(lab: LabView, *, lang: str = "en") -> str:
-    """The HTML report of a lab (``lab`` from :func:`load_lab`)."""
+def render_lab_report(lab: LabView, *, lang: str | None = None) -> str:
+    """The HTML report of a lab (``lab`` from :func:`load_lab`) in ``lang`` (default: the
+    view's language; another one reloads the lab in it)."""
+    if lang is not None and lang != lab.lang:
+        lab = load_lab(lab.path, lang=lang)
+    lang = lab.lang
     t = translator(lang)
     return (
         _environment()
@@ -122,9 +130,9 @@ def render_lab_report(lab: LabView, *, lang: str = "en") -> str:
             runs=lab.runs,
             groups=lab.groups,
             report_file=files.REPORT,
-            narrative=lab.record.texts(lang),
+            narrative=lab.texts.local,
             env_json=_env_json(lab.runs[0] if lab.runs else None),
-            page_title=f"{lab.record.title} · neuralab",
+            page_title=f"{lab.title} · neuralab",
             version=_version(),
             generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         )

@@ -1,6 +1,21 @@
-"""Report strings in English and Portuguese (the seeds' language)."""
+"""Report strings in English and Portuguese (the seeds' language).
+
+Three tables, each complete in every language (tests/test_i18n.py checks):
+
+- ``STRINGS``: the reports' own words, by key (``translator(lang)``);
+- ``DATA_NOTES`` and ``FINDINGS``: texts that lower layers store in English with values in
+  them (a loader's note on the data, a shape-doctor warning), as English templates with their
+  translations: :func:`translate_data_note` and :func:`translate_finding` read the values
+  back from a stored text and fill the report language's template.
+
+A lab's own texts (titles, narrative) are not here: they travel in its record (``lab.json``).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
 
 from neuralab.errors import NeuralabError, one_of
 
@@ -57,6 +72,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no",
         "not checked": "not checked",
+        "default": "default",
+        "lr": "LR",
+        "train acc": "Train acc",
+        "validation acc": "Val acc",
+        "test acc": "Test acc",
+        "warning": "warning",
+        "error": "error",
+        "smoothed": "smoothed, std {std:g} epochs",
         "quick note": "Quick run: epochs (and for some labs the data) were capped, so results "
         "are not comparable to the chapter.",
         "decision boundary": "Decision boundary",
@@ -101,6 +124,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "recall": "Recall",
         "f1": "F1",
         "support": "Support",
+        "macro avg": "macro avg",
+        "weighted avg": "weighted avg",
         "most confused": "Most confused pairs",
         "taken for": "taken for",
         "predictions": "Predictions",
@@ -190,6 +215,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "yes": "sim",
         "no": "não",
         "not checked": "não verificado",
+        "default": "padrão",
+        "lr": "Taxa de aprendizado",
+        "train acc": "Acurácia treino",
+        "validation acc": "Acurácia validação",
+        "test acc": "Acurácia teste",
+        "warning": "aviso",
+        "error": "erro",
+        "smoothed": "suavizada, desvio {std:g} épocas",
         "quick note": "Execução rápida: as épocas (e, em alguns labs, os dados) foram "
         "limitadas, os resultados não são comparáveis aos do capítulo.",
         "decision boundary": "Limite de decisão",
@@ -234,6 +267,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "recall": "Revocação",
         "f1": "F1",
         "support": "Suporte",
+        "macro avg": "média macro",
+        "weighted avg": "média ponderada",
         "most confused": "Pares mais confundidos",
         "taken for": "tomado por",
         "predictions": "Previsões",
@@ -273,6 +308,109 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+# A loader's notes on its data (``Dataset.notes``), as the loader writes them ({name}: a value).
+DATA_NOTES: tuple[dict[str, str], ...] = (
+    {  # data/mnist.py: fashion_mnist() without the IDX files
+        "en": "Fashion-MNIST was not found (looked in {looked}), so this ran on scikit-learn's "
+        "digits instead (1,797 8x8 images of handwritten digits, 10 classes). Run `neuralab "
+        "data fetch fashion-mnist` or pass --data DIR for the real data.",
+        "pt": "O Fashion-MNIST não foi encontrado (procurado em {looked}), então este lab rodou "
+        "com os dígitos do scikit-learn (1.797 imagens 8x8 de dígitos escritos à mão, 10 "
+        "classes). Rode `neuralab data fetch fashion-mnist` ou passe --data DIR para usar os "
+        "dados reais.",
+    },
+    {  # data/food.py: pizza_steak() without a photo folder
+        "en": "No photo folder was given, so this ran on a generated stand-in: procedurally "
+        "drawn pizza and steak photos ({n_train} + {n_test} per class, 256-512 px, same layout "
+        "as the chapter's pizza_steak/ folder). Its accuracies are not the chapter's; run "
+        "`neuralab data fetch pizza-steak` or pass --data DIR for the real photos.",
+        "pt": "Nenhuma pasta de fotos foi indicada, então este lab rodou com um substituto "
+        "gerado: fotos de pizza e de carne desenhadas por programa ({n_train} + {n_test} por "
+        "classe, 256-512 px, na mesma estrutura da pasta pizza_steak/ do capítulo). Suas "
+        "acurácias não são as do capítulo; rode `neuralab data fetch pizza-steak` ou passe "
+        "--data DIR para usar as fotos reais.",
+    },
+    {  # data/higgs.py: higgs() without a CSV file
+        "en": "No HIGGS.csv.gz was given, so this ran on a generated Higgs-like problem (28 "
+        "features, a non-linear rule, 20% of labels flipped so that large models overfit "
+        "visibly), written as CSV.gz and read through the same loader. Pass --data "
+        "HIGGS.csv.gz for the real data.",
+        "pt": "Nenhum HIGGS.csv.gz foi indicado, então este lab rodou com um problema gerado "
+        "parecido com o HIGGS (28 atributos, uma regra não linear, 20% dos rótulos trocados "
+        "para que os modelos grandes sofram overfitting de forma visível), gravado como CSV.gz "
+        "e lido pelo mesmo carregador. Passe --data HIGGS.csv.gz para usar os dados reais.",
+    },
+    {  # data/cat_vs_noncat.py: cat_vs_noncat() without the h5 files
+        "en": "No folder of h5 files was given, so this ran on generated 64x64 images in the "
+        "same schema (209 training and 50 test images; cats: striped, warm-coloured heads with "
+        "ears). Pass --data DIR with train_catvnoncat.h5 and test_catvnoncat.h5 for the real "
+        "data.",
+        "pt": "Nenhuma pasta com arquivos h5 foi indicada, então este lab rodou com imagens "
+        "64x64 geradas no mesmo formato (209 imagens de treino e 50 de teste; gatos: cabeças "
+        "listradas, de cores quentes, com orelhas). Passe --data DIR com train_catvnoncat.h5 e "
+        "test_catvnoncat.h5 para usar os dados reais.",
+    },
+    {  # data/images.py: an image folder with files that cannot be decoded
+        "en": "skipped unreadable image {path} ({why})",
+        "pt": "imagem ilegível ignorada: {path} ({why})",
+    },
+)
+
+# The shape doctor's warnings, by code (models/shape_doctor.py; its errors stop a run before it
+# has a report, and are raised in English as the command line's other errors are).
+FINDINGS: dict[str, dict[str, str]] = {
+    "binary_activation": {
+        "en": "the output activation is {activation} but binary_crossentropy expects "
+        "probabilities in [0, 1]: use activation='sigmoid' on the output layer, or "
+        "from_logits=True in the loss. (The circles chapter's models 1-6 learn nothing for "
+        "this reason.)",
+        "pt": "a ativação da saída é {activation}, mas a binary_crossentropy espera "
+        "probabilidades em [0, 1]: use activation='sigmoid' na camada de saída, ou "
+        "from_logits=True na perda. (É por isso que os modelos 1-6 do capítulo dos círculos "
+        "não aprendem nada.)",
+    },
+    "categorical_activation": {
+        "en": "the output activation is {activation} but the loss expects probabilities: use "
+        "activation='softmax', or from_logits=True in the loss.",
+        "pt": "a ativação da saída é {activation}, mas a perda espera probabilidades: use "
+        "activation='softmax', ou from_logits=True na perda.",
+    },
+}
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """``template``'s ``{name}`` fields as named groups, the rest literally."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)),
+        re.DOTALL,
+    )
+
+
+def _fill(templates: Mapping[str, str], text: str, lang: str) -> str | None:
+    """``text`` in ``lang`` if it is ``templates["en"]`` with values filled in, else None."""
+    match = _pattern(templates["en"]).fullmatch(text)
+    if match is None or lang not in templates:
+        return None
+    return templates[lang].format(**match.groupdict())
+
+
+def translate_data_note(note: str, lang: str) -> str:
+    """A loader's note on its data in ``lang`` (the note itself when it has no translation)."""
+    for templates in DATA_NOTES:
+        if (found := _fill(templates, note, lang)) is not None:
+            return found
+    return note
+
+
+def translate_finding(code: str, message: str, lang: str) -> str:
+    """A shape-doctor finding's message in ``lang`` (itself when it has no translation)."""
+    templates = FINDINGS.get(code)
+    found = _fill(templates, message, lang) if templates else None
+    return message if found is None else found
+
+
 def check_lang(lang: str) -> str:
     """Return ``lang`` if supported, else raise a Keras-style :class:`NeuralabError`."""
     if lang not in LANGUAGES:
@@ -307,4 +445,6 @@ def plot_labels(lang: str) -> dict[str, str]:
         "std": t["std"],
         "value": t["value"],
         "count": t["count"],
+        "smoothed": t["smoothed"],
+        "binary_crossentropy": t["binary_crossentropy"],
     }

@@ -176,7 +176,7 @@ def write_lab_report(
         jobs = 1
     write_run_reports(runs, lang=lang, jobs=jobs)
     _comparison_figures(lab.path, record, lang=lang)
-    html = render_lab_report(load_lab(lab.path), lang=lang)
+    html = render_lab_report(load_lab(lab.path, lang=lang))
     return atomic_write_text(lab.path / files.REPORT, html)
 
 
@@ -193,9 +193,10 @@ def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
     from neuralab.analysis.compare import HistoryComparisonDisplay, seed_curves_figure
     from neuralab.analysis.figures import save_figure
     from neuralab.reports.i18n import plot_labels, translator
-    from neuralab.reports.views import compare_figure, group_history_figure
+    from neuralab.reports.views import LabTexts, compare_figure, group_history_figure
 
     t = translator(lang)
+    texts = LabTexts.of(lab, lang)
     for name, folders in lab.groups.items():
         histories = _seed_histories(path, lab, name)
         if len(folders) < 2 or len(histories) < 2:
@@ -214,7 +215,7 @@ def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
         compared = {n: (h if len(h) > 1 else h[0]) for n, h in grouped.items() if h}
         if len(compared) < 2:
             continue
-        heading = comparison.title or comparison.name
+        heading = texts.translate(comparison.title, f"{comparison.name}.title") or comparison.name
         for metric in comparison.metrics:
             try:
                 display = HistoryComparisonDisplay(

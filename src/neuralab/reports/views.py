@@ -28,6 +28,7 @@ from neuralab.record import (
     WeightsRecord,
     files,
 )
+from neuralab.reports.i18n import translate_data_note, translate_finding, translator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,6 +58,56 @@ def data_uri(path: Path) -> str | None:
 
 def run_images(run_dir: Path) -> dict[str, str | None]:
     return {name: data_uri(run_dir / files.plot(name)) for name in FIGURES}
+
+
+@dataclass(frozen=True)
+class LabTexts:
+    """A lab's texts in one report language (``lab.json``'s narrative), by key.
+
+    The lab file's titles, notes and labels are stored in the runs' records as the file wrote
+    them (in English); the lab record keeps them by key in every language (see
+    ``neuralab.labs.registry.lab_file_texts``), so :meth:`translate` finds the report
+    language's text of a stored English one. Outside a lab there are no texts and every text
+    stays as stored.
+    """
+
+    narrative: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    lang: str = "en"
+
+    @classmethod
+    def of(cls, record: LabRecord | None, lang: str) -> LabTexts:
+        return cls(record.narrative, lang) if record is not None else cls(lang=lang)
+
+    @property
+    def english(self) -> Mapping[str, str]:
+        return self.narrative.get("en", {})
+
+    @property
+    def local(self) -> dict[str, str]:
+        """The texts in the report language (English where that language has none)."""
+        return {**self.english, **self.narrative.get(self.lang, {})}
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.local.get(key) or default
+
+    def translate(self, english: str, key: str | None = None) -> str:
+        """The report language's text of ``english`` (a text of the lab file, as a run
+        stored it), looked up by ``key`` when given, else by its English text; ``english``
+        itself when the lab has no such text."""
+        local = self.local
+        if key is not None and key in local and self.english.get(key, english) == english:
+            return local[key]
+        for found, text in self.english.items():
+            if text == english and found in local:
+                return local[found]
+        return english
+
+
+def run_lab_texts(run_dir: str | Path, lang: str) -> LabTexts:
+    """The texts of the lab a run belongs to (its parent folder), or none outside a lab."""
+    parent = Path(run_dir).parent
+    record = LabDir.open(parent).read() if LabDir.is_lab(parent) else None
+    return LabTexts.of(record, lang)
 
 
 @dataclass(repr=False)
@@ -92,8 +143,10 @@ class RunView:
     layers: tuple[dict[str, Any], ...]
     weights: WeightsRecord | None
     images: dict[str, str | None] = field(default_factory=dict)
+    lang: str = "en"
+    texts: LabTexts = field(default_factory=LabTexts)
 
-    # The metrics record's fields, as the templates name them.
+    # The metrics record's fields, as the templates name them (texts in the report language).
     @property
     def metrics(self) -> dict[str, dict[str, float]]:
         return self.record.metrics
@@ -116,11 +169,14 @@ class RunView:
 
     @property
     def data_notes(self) -> tuple[str, ...]:
-        return self.record.data_notes
+        return tuple(translate_data_note(note, self.lang) for note in self.record.data_notes)
 
     @property
     def findings(self) -> tuple[Any, ...]:
-        return self.record.findings
+        return tuple(
+            f.model_copy(update={"message": translate_finding(f.code, f.message, self.lang)})
+            for f in self.record.findings
+        )
 
     @property
     def expectations(self) -> tuple[Any, ...]:
@@ -128,7 +184,10 @@ class RunView:
 
     @property
     def reference(self) -> dict[str, Any] | None:
-        return self.record.reference
+        reference = self.record.reference
+        if not reference or not reference.get("note"):
+            return reference
+        return {**reference, "note": self.texts.translate(str(reference["note"]))}
 
     @property
     def learning_rate(self) -> float | None:
@@ -152,17 +211,20 @@ class RunView:
     @property
     def lr_label(self) -> str:
         """How the learning rate was set, when it is not one number (see :func:`lr_label`)."""
-        return lr_label(self.spec)
+        return lr_label(self.spec, lang=self.lang)
 
     @property
     def fit_summary(self) -> FitSummary | None:
         return fit_summary(self.history, self.spec, self.record)
 
 
-def lr_label(spec: Mapping[str, Any], learning_rate: float | None = None) -> str:
+def lr_label(
+    spec: Mapping[str, Any], learning_rate: float | None = None, *, lang: str = "en"
+) -> str:
     """How a run's learning rate was set, for tables: the per-epoch schedule as written (a
     range test's), else the rate it trained with (``learning_rate``), a Keras schedule's type,
-    ``"suggested:..."``, or ``"default"``. ``spec`` is a spec as stored (``spec.json``)."""
+    ``"suggested:..."``, or the optimizer's default (``"default"``, in ``lang``). ``spec`` is a
+    spec as stored (``spec.json``)."""
     schedule = (spec.get("fit") or {}).get("lr_schedule")
     if schedule:
         return str(schedule)
@@ -171,16 +233,20 @@ def lr_label(spec: Mapping[str, Any], learning_rate: float | None = None) -> str
     lr = (spec.get("compile") or {}).get("learning_rate")
     if isinstance(lr, dict):
         return str(lr.get("type", "schedule"))
-    return lr if isinstance(lr, str) else "default"
+    return lr if isinstance(lr, str) else translator(lang)["default"]
 
 
-def load_run(path: str | Path) -> RunView:
-    """Everything stored in a run directory, typed, for the templates.
+def load_run(path: str | Path, *, lang: str = "en", texts: LabTexts | None = None) -> RunView:
+    """Everything stored in a run directory, typed, for the templates, with its texts in
+    ``lang`` (a lab run's title and notes from its lab's record: ``texts``, read from the
+    parent folder when not given).
 
     Raises:
         RunError: not a run directory, or a record of another schema version.
     """
     run = RunDir.open(path)
+    if texts is None or texts.lang != lang:
+        texts = run_lab_texts(run.path, lang)
     status = run.status
     stored = run.read_optional(SpecRecord)
     spec = stored.spec if stored else {}
@@ -188,9 +254,11 @@ def load_run(path: str | Path) -> RunView:
         name=str(spec.get("name", run.path.name)), title=str(spec.get("title", ""))
     )
     layers = run.read_optional(LayersRecord)
+    group = record.group or (stored.group if stored else "") or record.name
+    title = record.title or str(spec.get("title", ""))
     return RunView(
         name=record.name,
-        title=record.title or str(spec.get("title", "")),
+        title=texts.translate(title, f"{group}.title") if title else title,
         path=str(run.path),
         status=status.status,
         status_info=status,
@@ -205,6 +273,8 @@ def load_run(path: str | Path) -> RunView:
         layers=layers.layers if layers else (),
         weights=run.read_optional(WeightsRecord),
         images=run_images(run.path),
+        lang=lang,
+        texts=texts,
     )
 
 
@@ -352,13 +422,26 @@ class LabView:
     runs: list[RunView]
     compare: list[ComparisonView]
     groups: list[GroupView] = field(default_factory=list)
+    lang: str = "en"
 
     @property
     def max_seeds(self) -> int:
         return max((g.n for g in self.groups), default=1)
 
+    @property
+    def texts(self) -> LabTexts:
+        return LabTexts.of(self.record, self.lang)
+
+    @property
+    def title(self) -> str:
+        return self.texts.translate(self.record.title, "title")
+
+    @property
+    def description(self) -> str:
+        return self.texts.translate(self.record.description, "description")
+
     def __getattr__(self, name: str) -> Any:
-        # The lab record's fields (title, status, backend...) read as the lab's own.
+        # The lab record's fields (status, backend...) read as the lab's own.
         if name.startswith("_") or name == "record":
             raise AttributeError(name)
         return getattr(self.record, name)
@@ -396,20 +479,21 @@ def _fitted_range(
     return None
 
 
-def load_lab(path: str | Path) -> LabView:
-    """A lab directory's record and every run in it.
+def load_lab(path: str | Path, *, lang: str = "en") -> LabView:
+    """A lab directory's record and every run in it, with the lab's texts in ``lang``.
 
     Raises:
         RunError: not a lab directory, or a record of another schema version.
     """
     lab = LabDir.open(path)
     record = lab.read()
-    runs = [load_run(run.path) for run in lab.runs(record)]
+    texts = LabTexts.of(record, lang)
+    runs = [load_run(run.path, lang=lang, texts=texts) for run in lab.runs(record)]
     groups = lab_groups(lab.path, record, runs)
     comparisons = [
         ComparisonView(
             name=c.name,
-            title=c.title,
+            title=texts.translate(c.title, f"{c.name}.title") if c.title else c.title,
             images=[
                 uri
                 for metric in c.metrics
@@ -419,7 +503,14 @@ def load_lab(path: str | Path) -> LabView:
         )
         for c in record.compare
     ]
-    return LabView(record=record, path=str(lab.path), runs=runs, compare=comparisons, groups=groups)
+    return LabView(
+        record=record,
+        path=str(lab.path),
+        runs=runs,
+        compare=comparisons,
+        groups=groups,
+        lang=lang,
+    )
 
 
 def group_history_figure(lab_dir: Path, group: str) -> Path:
