@@ -19,6 +19,7 @@ from neuralab.cli._app import app as app
 from neuralab.cli import labs as labs
 from neuralab.cli import run as run
 from neuralab.cli import report as report
+from neuralab.cli import notebook as notebook
 from neuralab.cli import evaluate as evaluate
 from neuralab.cli import data as data
 

@@ -1,0 +1,253 @@
+"""Labs as notebooks: generated and validated for every lab; progress bars; summaries."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from neuralab.cli import app
+from neuralab.errors import NeuralabError
+from neuralab.labs.registry import LABS, lab_narratives, load_lab_spec
+from neuralab.notebooks import ProgressBar, lab_notebook, progress_bars, write_notebook
+
+nbformat = pytest.importorskip("nbformat")
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def _code_cells(notebook: Any) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def _markdown(notebook: Any) -> str:
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+# ------------------------------------------------------------------ generated, every lab
+
+
+@pytest.mark.parametrize("lang", ["en", "pt"])
+@pytest.mark.parametrize("name", sorted(LABS))
+def test_every_lab_has_a_valid_notebook(name: str, lang: str) -> None:
+    notebook = lab_notebook(name, lang=lang, quick=True)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    assert notebook.metadata.neuralab == {"lab": name, "lang": lang, "quick": True, "seeds": None}
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    code = _code_cells(notebook)
+    for source in code:
+        ast.parse(source)  # every code cell is valid Python
+    setup = code[0]
+    assert f'LAB = "{name}"' in setup and f'LANG = "{lang}"' in setup
+    assert "QUICK = True" in setup and "use_backend" in setup
+    assert any(
+        "run_lab(" in c and "quick=QUICK" in c and "progress=progress_bars()" in c for c in code
+    )
+    # One cell per experiment, under its text from the chapter; the lab's result last.
+    spec = load_lab_spec(name)
+    for experiment in spec.names():
+        assert f'lab["{experiment}"]' in code, experiment
+    assert code[-1] == "lab"
+    texts = lab_narratives(name)[lang]
+    markdown = _markdown(notebook)
+    for key in ("intro", *spec.names()):
+        if key in texts:
+            words = re.sub(r"<[^>]+>", "", texts[key]).split()[:6]
+            assert " ".join(words).replace("`", "") in markdown.replace("`", ""), key
+    assert "<p>" not in markdown and "<code>" not in markdown  # narrative HTML -> Markdown
+
+
+def test_portuguese_notebook_speaks_portuguese() -> None:
+    notebook = lab_notebook("circles", lang="pt", quick=True)
+    markdown = _markdown(notebook)
+    for heading in ("## Configuração", "## Executando o laboratório", "## Os modelos"):
+        assert heading in markdown
+    assert "**Modo rápido**" in markdown and "círculo interno" in markdown
+    english = _markdown(lab_notebook("circles", lang="en", quick=False))
+    assert "## Set-up" in english and "Quick mode" not in english and "QUICK = True" in english
+
+
+def test_the_range_test_cell_shows_its_suggestions() -> None:
+    notebook = lab_notebook("circles")
+    assert 'lab["model_9"].lr_test["suggestions"]' in _code_cells(notebook)
+    assert "### The learning-rate range test" in _markdown(notebook)
+
+
+def test_seeds_are_passed_on() -> None:
+    setup = _code_cells(lab_notebook("circles", seeds=1))[0]
+    assert "SEEDS = 1" in setup
+    with pytest.raises(NeuralabError, match="Received: seeds=0"):
+        lab_notebook("circles", seeds=0)
+
+
+def test_cli_writes_the_notebook(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "circles-pt.ipynb"
+    result = _invoke("notebook", "circles", "--lang", "pt", "--quick", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert f"Notebook: {target}" in result.output
+    notebook = nbformat.read(target, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata.neuralab["lang"] == "pt"
+    assert [p.name for p in target.parent.iterdir()] == ["circles-pt.ipynb"]
+
+
+def test_cli_default_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("notebook", "fashion-mnist")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "fashion-mnist.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["circle"], "Received: lab='circle'. Did you mean 'circles'?"),
+        (["circles", "--lang", "de"], "Received: lang='de'"),
+        (["circles", "--seeds", "0"], "Received: seeds=0"),
+        (["circles", "-o", "{tmp}/notes.txt"], "must end in .ipynb. Received:"),
+        (["circles", "-o", "{tmp}/folder.ipynb"], "is a folder"),
+        (["circles", "-o", "{tmp}/file/x.ipynb"], "cannot write the notebook there"),
+    ],
+)
+def test_cli_bad_input_is_one_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "folder.ipynb").mkdir()
+    (tmp_path / "file").write_text("not a folder")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = _invoke("notebook", *[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error:") and "Traceback" not in result.output
+    assert message in result.output, result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_write_notebook_replaces_a_file_whole(tmp_path: Path) -> None:
+    target = tmp_path / "circles.ipynb"
+    target.write_text("old")
+    write_notebook("circles", target, quick=True)
+    assert json.loads(target.read_text())["metadata"]["neuralab"]["quick"] is True
+    assert [p.name for p in tmp_path.iterdir()] == ["circles.ipynb"]
+
+
+# ------------------------------------------------------------------ progress bars
+
+
+def test_progress_bar_outside_a_kernel_prints_one_line(capsys: pytest.CaptureFixture) -> None:
+    bar = progress_bars()("model_1")
+    assert isinstance(bar, ProgressBar)
+    bar.start("model_1", 3)
+    for _ in range(3):
+        bar.advance(1, loss=0.5, accuracy=0.75, learning_rate=0.01)
+    bar.finish()
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"model_1: 3/3 epochs  loss 0\.5000  accuracy 0\.7500  \[\d+\.\d s\]", out)
+    html = bar._repr_html_()
+    assert "<progress value='3' max='3'" in html and "accuracy 0.7500" in html
+
+
+def test_progress_bar_updates_one_display_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[tuple[str, str]] = []
+
+    class Handle:
+        def update(self, obj: Any) -> None:
+            shown.append(("update", obj._repr_html_()))
+
+    def display(obj: Any, display_id: bool = False) -> Handle:
+        shown.append(("display", obj._repr_html_()))
+        return Handle()
+
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    bar = ProgressBar("model_2", live=True)
+    bar.start("model_2", 100)
+    for _ in range(100):
+        bar.advance(1, loss=0.25)  # fast epochs: redrawn at most every REFRESH_SECONDS
+    bar.finish()
+    assert shown[0][0] == "display" and "0/100" in shown[0][1]
+    assert shown[-1][0] == "update" and "100/100 epochs" in shown[-1][1]
+    assert len(shown) < 20
+
+
+# ------------------------------------------------------------------ summaries (_repr_html_)
+
+SPEC = """
+title = "summaries"
+[defaults]
+seed = 3
+[defaults.data]
+name = "circles"
+n_samples = 200
+test_size = 40
+[defaults.compile]
+loss = "binary_crossentropy"
+optimizer = "Adam"
+learning_rate = 0.01
+[defaults.fit]
+epochs = 3
+batch_size = 32
+[defaults.model]
+layers = [
+  {type = "Dense", units = 4, activation = "relu"},
+  {type = "Dense", units = 1, activation = "sigmoid"},
+]
+
+[[experiments]]
+name = "first"
+title = "The first model"
+reference = {value = 0.9, split = "test"}
+
+[[experiments]]
+name = "range"
+title = "A range test"
+fit.lr_schedule = "1e-3 * 10**(epoch/2)"
+fit.lr_range_test = true
+"""
+
+
+@pytest.fixture(scope="module")
+def file_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("summaries")
+    spec = root / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    result = _invoke("--quiet", "run", str(spec), "--output", str(root / "runs"), "--lang", "pt")
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in (root / "runs").iterdir() if p.is_dir()]
+    return folder
+
+
+def test_run_summary_shows_the_table_and_figures(file_dir: Path) -> None:
+    from neuralab.reports.notebook_html import run_summary_html
+
+    html = " ".join(run_summary_html(file_dir / "first", lang="en").split())
+    assert "<b>first</b> · The first model" in html
+    assert re.search(r'<th>Train</th> <td class="num">\d+\.\d%</td>', html)
+    assert "<th>Test</th>" in html and "Chapter: Accuracy (Test) 90.0%" in html
+    images = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="([^"]+)"', html)
+    assert {"Decision boundary", "Learning curves"} <= set(images), images
+    assert "report.html" in html
+    # In its lab, the lab's language (the file ran with --lang pt).
+    assert "<th>Treino</th>" in run_summary_html(file_dir / "first")
+
+
+def test_lab_summary_shows_every_experiment(file_dir: Path) -> None:
+    from neuralab.reports.notebook_html import lab_summary_html
+
+    html = " ".join(lab_summary_html(file_dir, lang="en").split())
+    assert "<b>summaries</b>" in html
+    assert '<td>first</td><td>The first model</td> <td class="num">3</td>' in html
+    assert "<td>range</td><td>A range test</td>" in html
+    assert "1e-3 * 10**(epoch/2)" in html and "midpoint" in html
+    assert "Accuracy · Test" in html and "Learning-rate range test" in html
+    assert 'alt="Loss vs learning rate"' in html
+    assert "Acurácia · Teste" in lab_summary_html(file_dir)
