@@ -12,10 +12,12 @@ import pytest
 from neuralab.labs.registry import LABS, lab_file_texts, lab_narratives, load_lab_spec
 from neuralab.reports.i18n import (
     DATA_NOTES,
+    DATA_SOURCES,
     FINDINGS,
     LANGUAGES,
     STRINGS,
     translate_data_note,
+    translate_data_source,
     translate_finding,
 )
 
@@ -75,7 +77,9 @@ def test_report_strings_are_translated():
     assert set(same) <= {"backend", "f1"}, same
 
 
-@pytest.mark.parametrize("templates", [*DATA_NOTES, *FINDINGS.values()], ids=lambda t: t["en"][:30])
+@pytest.mark.parametrize(
+    "templates", [*DATA_NOTES, *DATA_SOURCES, *FINDINGS.values()], ids=lambda t: t["en"][:30]
+)
 def test_every_stored_text_template_is_in_every_language(templates):
     assert set(templates) == set(LANGUAGES)
     for lang, text in templates.items():
@@ -128,6 +132,10 @@ def _notes_of(splits) -> set[str]:
     return {note for _, part in splits.items() for note in part.notes}
 
 
+def _sources_of(splits) -> set[str]:
+    return {part.source for _, part in splits.items()}
+
+
 def test_the_loaders_notes_are_translated(tmp_path):
     from PIL import Image
 
@@ -143,15 +151,14 @@ def test_the_loaders_notes_are_translated(tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.new("RGB", (8, 8), (40 * i, 90, 0)).save(path)
     (tmp_path / "photos" / "a" / "broken.png").write_bytes(b"not a png")
-    notes = {
-        "fashion-mnist": _notes_of(fashion_mnist()),
-        "pizza-steak": _notes_of(pizza_steak(n_train=1, n_test=1, target_size=8)),
-        "higgs": _notes_of(higgs(validation=5, train=10)),
-        "cat-vs-noncat": _notes_of(cat_vs_noncat()),
-        "image folder": _notes_of(
-            load_image_folder(tmp_path / "photos", target_size=8, test_split=0.5)
-        ),
+    loaded = {
+        "fashion-mnist": fashion_mnist(),
+        "pizza-steak": pizza_steak(n_train=1, n_test=1, target_size=8),
+        "higgs": higgs(validation=5, train=10),
+        "cat-vs-noncat": cat_vs_noncat(),
+        "image folder": load_image_folder(tmp_path / "photos", target_size=8, test_split=0.5),
     }
+    notes = {source: _notes_of(splits) for source, splits in loaded.items()}
     for source, found in notes.items():
         assert found, source
         for note in found:
@@ -165,6 +172,17 @@ def test_the_loaders_notes_are_translated(tmp_path):
     )
     # A note no template knows stays as it is.
     assert translate_data_note("something else", "pt") == "something else"
+    # Where the data came from, where the loader says it in words.
+    sources = {
+        s for name in ("fashion-mnist", "pizza-steak", "higgs") for s in _sources_of(loaded[name])
+    }
+    translated = {translate_data_source(s, "pt") for s in sources}
+    assert not sources & translated, sources
+    assert any(s.startswith("load_digits() do scikit-learn (1.797 imagens 8x8") for s in translated)
+    assert any(s.startswith("pasta de imagens ") and "(treino, 8x8)" in s for s in translated)
+    assert any(", linhas 1-" in s for s in translated), translated
+    for source in sources:
+        assert translate_data_source(source, "en") == source
 
 
 def test_the_shape_doctors_warnings_are_translated():

@@ -3,10 +3,12 @@
 Three tables, each complete in every language (tests/test_i18n.py checks):
 
 - ``STRINGS``: the reports' own words, by key (``translator(lang)``);
-- ``DATA_NOTES`` and ``FINDINGS``: texts that lower layers store in English with values in
-  them (a loader's note on the data, a shape-doctor warning), as English templates with their
-  translations: :func:`translate_data_note` and :func:`translate_finding` read the values
-  back from a stored text and fill the report language's template.
+- ``DATA_NOTES``, ``DATA_SOURCES`` and ``FINDINGS``: texts that lower layers store in English
+  with values in them (a loader's note on the data, where the data came from, a shape-doctor
+  warning), as English templates with their translations: :func:`translate_data_note`,
+  :func:`translate_data_source` and :func:`translate_finding` read the values back from a
+  stored text and fill the report language's template (a text no template matches is shown
+  as stored).
 
 A lab's own texts (titles, narrative) are not here: they travel in its record (``lab.json``).
 """
@@ -356,6 +358,31 @@ DATA_NOTES: tuple[dict[str, str], ...] = (
     },
 )
 
+# Where a loader's data came from (``Dataset.source``), where it says it in words.
+DATA_SOURCES: tuple[dict[str, str], ...] = (
+    {  # data/images.py
+        "en": "image folder {path} ({split}, {size})",
+        "pt": "pasta de imagens {path} ({split}, {size})",
+    },
+    {  # data/mnist.py: IDX files
+        "en": "{name} IDX files in {path}",
+        "pt": "arquivos IDX do {name} em {path}",
+    },
+    {  # data/mnist.py: the digits stand-in
+        "en": "scikit-learn load_digits() (1,797 8x8 images, shuffled with seed {seed})",
+        "pt": "load_digits() do scikit-learn (1.797 imagens 8x8, embaralhadas com a semente "
+        "{seed})",
+    },
+    {  # data/table.py
+        "en": "{file} ({rows} rows, {features} features)",
+        "pt": "{file} ({rows} linhas, {features} atributos)",
+    },
+    {  # data/tabular.py: rows of a CSV file
+        "en": "{file} rows {first}-{last}",
+        "pt": "{file}, linhas {first}-{last}",
+    },
+)
+
 # The shape doctor's warnings, by code (models/shape_doctor.py; its errors stop a run before it
 # has a report, and are raised in English as the command line's other errors are).
 FINDINGS: dict[str, dict[str, str]] = {
@@ -389,19 +416,32 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 def _fill(templates: Mapping[str, str], text: str, lang: str) -> str | None:
-    """``text`` in ``lang`` if it is ``templates["en"]`` with values filled in, else None."""
+    """``text`` in ``lang`` if it is ``templates["en"]`` with values filled in, else None (a
+    ``{split}`` value is a split's name, said in ``lang`` too)."""
     match = _pattern(templates["en"]).fullmatch(text)
     if match is None or lang not in templates:
         return None
-    return templates[lang].format(**match.groupdict())
+    values = match.groupdict()
+    if "split" in values:
+        values["split"] = STRINGS[lang].get(values["split"], values["split"]).lower()
+    return templates[lang].format(**values)
+
+
+def _translate(table: tuple[dict[str, str], ...], text: str, lang: str) -> str:
+    for templates in table:
+        if (found := _fill(templates, text, lang)) is not None:
+            return found
+    return text
 
 
 def translate_data_note(note: str, lang: str) -> str:
     """A loader's note on its data in ``lang`` (the note itself when it has no translation)."""
-    for templates in DATA_NOTES:
-        if (found := _fill(templates, note, lang)) is not None:
-            return found
-    return note
+    return _translate(DATA_NOTES, note, lang)
+
+
+def translate_data_source(source: str, lang: str) -> str:
+    """Where the data came from, in ``lang`` (itself when it has no words to translate)."""
+    return _translate(DATA_SOURCES, source, lang)
 
 
 def translate_finding(code: str, message: str, lang: str) -> str:

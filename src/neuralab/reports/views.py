@@ -28,7 +28,12 @@ from neuralab.record import (
     WeightsRecord,
     files,
 )
-from neuralab.reports.i18n import translate_data_note, translate_finding, translator
+from neuralab.reports.i18n import (
+    translate_data_note,
+    translate_data_source,
+    translate_finding,
+    translator,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,7 +170,7 @@ class RunView:
 
     @property
     def data_source(self) -> str:
-        return self.record.data_source
+        return translate_data_source(self.record.data_source, self.lang)
 
     @property
     def data_notes(self) -> tuple[str, ...]:
@@ -439,6 +444,10 @@ class LabView:
     @property
     def description(self) -> str:
         return self.texts.translate(self.record.description, "description")
+
+    @property
+    def data_source(self) -> str:
+        return translate_data_source(self.record.data_source, self.lang)
 
     def __getattr__(self, name: str) -> Any:
         # The lab record's fields (status, backend...) read as the lab's own.
