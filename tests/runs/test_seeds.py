@@ -253,3 +253,52 @@ def test_compare_ranks_an_experiment_s_seeds_by_their_mean_and_shows_the_spread(
     assert f"{rows['deep']['best']:.4f} ± {rows['deep']['std']:.4f}" in row
     html = out.read_text(encoding="utf-8")
     assert f"{rows['deep']['best']:.4f} ± {rows['deep']['std']:.4f}" in html
+
+
+def test_small_models_seeds_train_as_one_population_equal_to_separate_runs(
+    lab, write_toml, tmp_path
+):
+    path, _ = lab
+    for folder in ("deep-seed7", "deep-seed8", "deep-seed9"):
+        training = RunDir(path / folder).read(MetricsRecord).training
+        assert training.trainer == "population", training.notes
+        assert "population of 3 seeds (7, 8, 9)" in training.notes[0]
+    # Each member is the separate run with its seed (same initialisation and batch order).
+    for seed in (8, 9):
+        text = SPEC.replace("repeat = 3", "repeat = 1")
+        text = text.replace(
+            'name = "deep"\n', f'name = "deep"\nseed = {seed}\ndata.split_seed = 7\n'
+        )
+        alone = run_experiment_file(
+            load_experiments(write_toml(text, f"alone{seed}.toml")),
+            name=f"alone{seed}",
+            output=tmp_path,
+            trainer="fused",
+        )["deep"]
+        assert alone.training.trainer == "fused"
+        member = RunDir(path / f"deep-seed{seed}")
+        np.testing.assert_allclose(
+            member.read_history().to_numpy(),
+            alone.training.history.to_numpy(),
+            rtol=1e-5,
+            atol=1e-7,
+        )
+        metrics = member.read(MetricsRecord).metrics
+        for split in ("train", "test"):
+            for key in ("accuracy", "loss"):
+                assert metrics[split][key] == pytest.approx(alone.metrics[split][key], rel=1e-5)
+
+
+def test_seeds_train_one_by_one_with_the_reason_recorded_when_a_population_cannot(
+    write_toml, tmp_path
+):
+    experiments = load_experiments(write_toml(SPEC))
+    lab = run_experiment_file(
+        with_seeds(experiments.model_copy(update={"experiments": experiments.experiments[:1]}), 2),
+        name="fit",
+        output=tmp_path,
+        trainer="fit",
+    )
+    for run in lab.seeds("deep"):
+        assert run.training.trainer == "fit"
+        assert "seeds trained one by one: the trainer is model.fit" in run.training.notes

@@ -21,7 +21,7 @@ from neuralab.errors import NeuralabError, RunError
 from neuralab.record import ComparisonRecord, LabDir, LabRecord, RunDir, files, new_directory
 from neuralab.runs.prepare import PreparedExperiment, prepare_experiment
 from neuralab.runs.resume import check_same_spec
-from neuralab.runs.runner import RunResult, run_experiment
+from neuralab.runs.runner import RunOptions, RunResult, run_experiment
 from neuralab.training.progress import ProgressHook
 
 logger = logging.getLogger(__name__)
@@ -418,35 +418,110 @@ def _run_in_order(
         else []
     )
     written: set[Path] = set()
+
+    def finished(run: RunResult, plan: PlannedRun, slot: int) -> None:
+        result.runs.append(run)
+        if reports and not (run.kept and (run.path / files.REPORT).exists()):
+            reports[slot % len(reports)].submit(run.path)
+        elif run.kept:
+            written.add(run.path)
+        if run.lr_test is not None and plan.seed_index == 0:  # the spec's own seed suggests
+            suggestions[plan.group] = dict(run.lr_test["suggestions"])
+
     try:
-        for i, (plan, item) in enumerate(zip(planned, prepared, strict=True)):
-            where = _where(experiments, plan.index, item.spec)
-            _apply_suggestion(item, suggestions, where)
-            run = run_experiment(
-                plan.spec,
-                run_dir=lab_dir / plan.folder,
-                quick=options.quick,
-                lang=options.lang,
-                progress=progress(plan.folder) if progress else None,
-                backend_reason=options.backend_reason,
-                where=where,
-                write_report=False,
-                trainer=options.trainer,
-                prepared=item,
-                resume=resume is not None,
-            )
-            prepared[i] = None  # type: ignore[call-overload]  # free its model and data
-            result.runs.append(run)
-            if reports and not (run.kept and (run.path / files.REPORT).exists()):
-                reports[i % len(reports)].submit(run.path)
-            elif run.kept:
-                written.add(run.path)
-            if run.lr_test is not None and plan.seed_index == 0:  # the spec's own seed suggests
-                suggestions[plan.group] = dict(run.lr_test["suggestions"])
+        for members in _seed_groups(planned):
+            items = [prepared[i] for i in members]
+            plans = [planned[i] for i in members]
+            for plan, item in zip(plans, items, strict=True):
+                _apply_suggestion(item, suggestions, _where(experiments, plan.index, item.spec))
+            together, notes = _population_members(plans, items, lab_dir, options, resume)
+            if together:
+                from neuralab.runs.population_run import run_population
+
+                first = plans[together[0]]
+                runs = run_population(
+                    [items[k] for k in together],
+                    [lab_dir / plans[k].folder for k in together],
+                    RunOptions(
+                        quick=options.quick,
+                        lang=options.lang,
+                        backend_reason=options.backend_reason,
+                        where=_where(experiments, first.index, first.spec),
+                        write_report=False,
+                        trainer=options.trainer,
+                        group=first.group,
+                    ),
+                    progress=progress(first.group) if progress else None,
+                )
+                by_member = dict(zip(together, runs, strict=True))
+            else:
+                by_member = {}
+            for k, (plan, item) in enumerate(zip(plans, items, strict=True)):
+                run = by_member.get(k)
+                if run is None:
+                    run = run_experiment(
+                        plan.spec,
+                        run_dir=lab_dir / plan.folder,
+                        quick=options.quick,
+                        lang=options.lang,
+                        progress=progress(plan.folder) if progress else None,
+                        backend_reason=options.backend_reason,
+                        where=_where(experiments, plan.index, item.spec),
+                        write_report=False,
+                        trainer=options.trainer,
+                        prepared=item,
+                        resume=resume is not None,
+                        notes=notes,
+                    )
+                finished(run, plan, members[k])
+            for i in members:
+                prepared[i] = None  # type: ignore[call-overload]  # free its models and data
     finally:
         for worker in reports:
             written |= worker.close()
     return written
+
+
+def _seed_groups(planned: list[PlannedRun]) -> list[list[int]]:
+    """Indices of ``planned``, grouped by experiment (its seeds are consecutive)."""
+    groups: list[list[int]] = []
+    for i, plan in enumerate(planned):
+        if groups and planned[groups[-1][0]].index == plan.index:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _population_members(
+    plans: list[PlannedRun],
+    items: list[PreparedExperiment],
+    lab_dir: Path,
+    options: FileOptions,
+    resume: str | Path | None,
+) -> tuple[list[int], tuple[str, ...]]:
+    """Which of an experiment's seeds train as one population (indices into ``plans``), and
+    the note the others' runs get. When resuming, complete runs are kept and a run with a
+    checkpoint continues from it on its own; the rest may still train together."""
+    if len(plans) < 2:
+        return [], ()
+    from neuralab.runs.population_run import population_reason, separate_note
+
+    waiting = list(range(len(plans)))
+    if resume is not None:
+        waiting = [
+            k
+            for k in waiting
+            if not RunDir(lab_dir / plans[k].folder).has(files.CHECKPOINT)
+            and not (
+                RunDir(lab_dir / plans[k].folder).has(files.STATUS)
+                and RunDir(lab_dir / plans[k].folder).status.complete
+            )
+        ]
+    reason = population_reason([items[k] for k in waiting], options.trainer)
+    if reason is None and len(waiting) > 1:
+        return waiting, ()
+    return [], (separate_note(reason or "one seed left to train"),)
 
 
 def _close_lab(

@@ -183,6 +183,7 @@ class RunOptions:
     write_report: bool = True
     trainer: str | None = None
     group: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def run_experiment(
@@ -203,6 +204,7 @@ def run_experiment(
     trainer: str | None = None,
     prepared: PreparedExperiment | None = None,
     resume: bool = False,
+    notes: Sequence[str] = (),
 ) -> RunResult:
     """Validate, train, evaluate and store one experiment.
 
@@ -225,6 +227,8 @@ def run_experiment(
         prepared: The experiment already prepared (a lab prepares each one once).
         resume: ``run_dir`` holds an interrupted run of this spec: continue it from its last
             checkpoint (a complete one is kept as it is).
+        notes: Notes to record with the training (e.g. why an experiment's seeds trained one
+            by one rather than as one population).
 
     Returns:
         The :class:`RunResult`. On Ctrl-C the run is saved with status ``incomplete`` (and a
@@ -238,6 +242,7 @@ def run_experiment(
         write_report=write_report,
         trainer=trainer,
         group=spec.name,
+        notes=tuple(notes),
     )
     if prepared is None:
         prepared = prepare_experiment(
@@ -380,6 +385,7 @@ def _train_phase(
         result.interrupted = True
     if validation is not None and validation[0] == "test":
         result.notes.append("validation curves use the test split (as in the chapter)")
+    result.notes.extend(options.notes)
     run.write_history(result.history)
     if result.interrupted:
         _save_interrupted(run, prepared, result, options)
