@@ -145,8 +145,8 @@ def run_summary_html(path: str | Path, *, lang: str | None = None) -> str:
     """
     from neuralab.reports.views import lr_label
 
-    view = load_run(path)
-    language = _lang_of(Path(view.path), lang)
+    language = _lang_of(Path(path), lang)
+    view = load_run(path, lang=language)
     t = translator(language)
     metrics: list[str] = []
     for values in view.metrics.values():
@@ -159,7 +159,7 @@ def run_summary_html(path: str | Path, *, lang: str | None = None) -> str:
         t=t,
         seed=seed,
         metrics=metrics,
-        lr=lr_label(view.spec, view.learning_rate),
+        lr=lr_label(view.spec, view.learning_rate, lang=language),
         figures=[(name, t.get(key, key)) for name, key in _RUN_FIGURES],
         report=str(Path(view.path) / files.REPORT),
     )
@@ -178,8 +178,8 @@ def lab_summary_html(path: str | Path, *, lang: str | None = None) -> str:
     """
     from neuralab.reports.views import lr_label
 
-    lab = load_lab(path)
-    language = lang or lab.record.lang
+    language = _lang_of(Path(path), lang)
+    lab = load_lab(path, lang=language)
     groups = lab.groups
     return _render(
         _LAB,
@@ -188,6 +188,8 @@ def lab_summary_html(path: str | Path, *, lang: str | None = None) -> str:
         groups=groups,
         several=lab.max_seeds > 1,
         has_val=any("validation" in r.metrics for r in lab.runs),
-        lr_labels={g.name: lr_label(g.first.spec, g.first.learning_rate) for g in groups},
+        lr_labels={
+            g.name: lr_label(g.first.spec, g.first.learning_rate, lang=language) for g in groups
+        },
         report=str(Path(lab.path) / files.REPORT),
     )
