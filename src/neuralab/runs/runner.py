@@ -131,6 +131,12 @@ class RunResult:
         )
         return f"RunResult({self.name!r}, {shown}, path={str(self.path)!r})"
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the run's table and figures, drawn from its directory's records."""
+        from neuralab.reports.notebook_html import run_summary_html
+
+        return run_summary_html(self.path)
+
 
 def _evaluate(model: keras.Model, splits: Splits, batch_size: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
