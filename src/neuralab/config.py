@@ -933,4 +933,18 @@ def load_experiments(path: str | Path) -> ExperimentFile:
             f"{path}: malformed TOML: arrays or tables nested too deeply to read; an "
             f"experiment file nests at most {MAX_NESTING} levels."
         ) from exc
-    return parse_experiments(document, source=str(path))
+    return _resolve_data_paths(parse_experiments(document, source=str(path)), path.parent)
+
+
+def _resolve_data_paths(parsed: ExperimentFile, folder: Path) -> ExperimentFile:
+    """A relative ``data.path`` is relative to the spec file's folder, not to the working
+    directory, so a spec and its table can be moved (or opened from a notebook) together."""
+    experiments = []
+    for exp in parsed.experiments:
+        value = exp.data.params.get("path")
+        if isinstance(value, str) and value:
+            resolved = str((folder / Path(value).expanduser()).absolute())
+            params = {**exp.data.params, "path": resolved}
+            exp = exp.model_copy(update={"data": exp.data.model_copy(update={"params": params})})
+        experiments.append(exp)
+    return parsed.model_copy(update={"experiments": tuple(experiments)})

@@ -76,7 +76,7 @@ def test_length_mismatch():
 def test_registry_unknown_dataset_lists_valid_names():
     with pytest.raises(
         SpecError,
-        match=r"`name` must be one of \{'blobs', 'cat_vs_noncat', 'circles', 'digits', 'fashion_mnist', 'higgs', 'idx', 'image_folder', 'moons', 'pizza_steak', 'spirals'\}\. Received: name='circle'\. Did you mean 'circles'\?",
+        match=r"`name` must be one of \{'blobs', 'cat_vs_noncat', 'circles', 'csv', 'digits', 'fashion_mnist', 'h5', 'higgs', 'idx', 'image_folder', 'moons', 'npz', 'pizza_steak', 'spirals'\}\. Received: name='circle'\. Did you mean 'circles'\?",
     ):
         load_dataset("circle")
 

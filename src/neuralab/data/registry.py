@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from neuralab.data.arrays import h5_arrays, npz_arrays
 from neuralab.data.cat_vs_noncat import cat_vs_noncat
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.data.download import RemoteDataset
@@ -14,6 +15,7 @@ from neuralab.data.higgs import higgs
 from neuralab.data.images import image_folder
 from neuralab.data.mnist import FASHION_MNIST, digits, fashion_mnist, idx_folder
 from neuralab.data.synthetic import make_blobs, make_circles, make_moons, make_spirals
+from neuralab.data.table import csv_table
 from neuralab.errors import DataError, SpecError, did_you_mean, one_of
 
 DATASETS: dict[str, Callable[..., Dataset | Splits]] = {
@@ -28,6 +30,10 @@ DATASETS: dict[str, Callable[..., Dataset | Splits]] = {
     "pizza_steak": pizza_steak,
     "higgs": higgs,
     "cat_vs_noncat": cat_vs_noncat,
+    # A learner's own files (paths relative to the spec file's folder).
+    "csv": csv_table,
+    "npz": npz_arrays,
+    "h5": h5_arrays,
 }
 
 
@@ -52,6 +58,17 @@ def load_dataset(
         for p in inspect.signature(loader).parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
+    required = [
+        p.name
+        for p in inspect.signature(loader).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    for key in required:
+        if key not in params:
+            raise SpecError(
+                f"{where}.{key}: required for the {name!r} data set. Keys it takes: "
+                f"{', '.join(accepted)}."
+            )
     for key in params:
         if key not in accepted:
             raise SpecError(
@@ -61,7 +78,8 @@ def load_dataset(
     try:
         data = loader(**params)
     except DataError as exc:
-        raise DataError(f"{where}: {exc}") from None
+        about = getattr(exc, "key", None)  # the spec key the problem is about, e.g. `label`
+        raise DataError(f"{where}.{about}: {exc}" if about else f"{where}: {exc}") from None
     except ValueError as exc:  # e.g. scikit-learn's parameter validation
         raise DataError(f"{where}: invalid value for the {name!r} data set: {exc}") from None
     except TypeError as exc:
