@@ -1,4 +1,4 @@
-"""``neuralab data``: fetch data sets into the cache and look at image folders."""
+"""``neuralab data``: fetch data sets into the cache and look at image folders and tables."""
 
 from __future__ import annotations
 
@@ -73,10 +73,22 @@ def _fetch(
 
 @data_app.command("info")
 def data_info_command(
-    path: Annotated[Path, typer.Argument(help="An image folder (train/test/<class> or <class>).")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="An image folder (train/test/<class> or <class>), or a CSV table."),
+    ],
+    label: Annotated[
+        str | None,
+        typer.Option("--label", help="Table: the label column (default: the last column)."),
+    ] = None,
+    rows: Annotated[int, typer.Option("--rows", help="Table: how many first rows to show.")] = 5,
 ) -> None:
-    """Walk an image folder: images per split and class, sizes, ignored and unreadable files."""
+    """Walk an image folder (images per split and class, sizes, ignored and unreadable files)
+    or read a table (columns with their type, missing cells, class balance, first rows)."""
     with _user_errors():
+        if path.is_file():
+            _table_info(path, label=label, n_rows=rows)
+            return
         from neuralab.data.images import find_unreadable_images, image_size, scan_image_folder
 
         folder = scan_image_folder(path)
@@ -116,6 +128,49 @@ def data_info_command(
             f"Ignored (not JPEG/PNG/BMP/GIF): {len(folder.ignored)}"
             + "".join(f"\n  {f}" for f in folder.ignored[:10])
         )
+
+
+def _table_info(path: Path, *, label: str | None, n_rows: int) -> None:
+    from rich.markup import escape
+
+    from neuralab.data.table import describe_table
+
+    with _download_progress() as progress:
+        info = describe_table(path, label=label, n_first=max(n_rows, 0), progress=progress)
+    _say(f"{info.path}: {info.n_rows:,} rows; {info.fmt.describe()}.")
+    for note in info.fmt.notes:
+        _say(f"Note: {note}")
+    table = Table(title=_title("Columns"))
+    for name in ("column", "type", "values", "missing", "range / categories"):
+        table.add_column(name, justify="right" if name in ("values", "missing") else "left")
+    for column in info.columns:
+        if column.kind == "numeric":
+            shown = f"{column.minimum:g} to {column.maximum:g}"
+        else:
+            top = sorted(column.distinct.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+            more = "+" if column.capped else ""
+            shown = f"{len(column.distinct)}{more} distinct: " + ", ".join(t for t, _ in top)
+        kind = column.kind + (" (label)" if column.name == info.label else "")
+        table.add_row(
+            escape(column.name), kind, f"{column.values:,}", f"{column.missing:,}", escape(shown)
+        )
+    console.print(table)
+    counts = info.class_counts()
+    if counts:
+        balance = Table(title=_title(f"Class balance of {info.label!r}"))
+        for name in ("class", "rows", "share"):
+            balance.add_column(name, justify="left" if name == "class" else "right")
+        total = sum(counts.values())
+        for name, n in list(counts.items())[:30]:
+            balance.add_row(escape(name), f"{n:,}", f"{100 * n / total:.1f}%")
+        console.print(balance)
+    if info.first_rows:
+        first = Table(title=_title(f"First {len(info.first_rows)} rows"))
+        for column in info.columns:
+            first.add_column(escape(column.name))
+        for fields in info.first_rows:
+            first.add_row(*(escape(f) for f in fields))
+        console.print(first)
 
 
 @data_app.command("preview")

@@ -57,7 +57,13 @@ def evaluate_command(
 @app.command("predict")
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    files: Annotated[list[Path], typer.Argument(help="Image files, or CSV/.npy files of rows.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV tables (for a run trained on a table: a line per row, and "
+            "<name>.predictions.csv in the run directory), image files, or .npy rows."
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", help="PNG of the images with their predictions.")
     ] = None,
@@ -65,20 +71,9 @@ def predict_command(
     """Predicted class and probability for each input (and a figure for images)."""
     with _user_errors():
         _select_backend_for_run(run_dir)
-        from neuralab.analysis.figures import save_figure
-        from neuralab.runs.evaluate import predict_files
+        from neuralab.cli.predict import predict_inputs
 
-        result = predict_files(run_dir, files)
-        table = Table(title=_title(f"Predictions of {Path(run_dir).name}"))
-        table.add_column("input", no_wrap=True)
-        table.add_column("class")
-        table.add_column("probability", justify="right")
-        for name, label, p in result.rows():
-            table.add_row(name, label, f"{p:.3f}")
-        console.print(table)
-        if result.images:
-            target = output or Path(run_dir) / record_files.plot("predictions")
-            _say(f"Figure: {save_figure(result.figure(title=Path(run_dir).name), target)}")
+        predict_inputs(run_dir, files, output)
 
 
 def _confusion_table(class_names: Sequence[str], counts: Any) -> Table:

@@ -17,6 +17,7 @@ A run directory (``runs/<name>-<time>/`` or ``LAB/<experiment>/``)::
     plots/             figures (and the .npz data that redraw them without Keras)
     report.html        the self-contained report
     report.pdf         the report printed to A4 pages (``neuralab report --pdf``), when asked
+    *.predictions.csv  ``neuralab predict RUN TABLE``: each row of TABLE with its prediction
 
 A lab directory holds ``lab.json`` (LabRecord), one run directory per experiment, ``plots/``
 and ``report.html`` (and ``report.pdf``). ``lr_find.json`` (LRFindRecord) is the record of
@@ -45,6 +46,15 @@ PLOTS = "plots"
 BOUNDARY = "plots/decision_boundary.npz"
 PREDICTIONS = "plots/predictions.npz"
 TENSORBOARD = "tensorboard"
+
+
+def predictions_table(input_name: str) -> str:
+    """The predictions ``neuralab predict`` writes for a table: ``<input stem>.predictions.csv``
+    (``novos.csv`` -> ``novos.predictions.csv``), beside the run's other files."""
+    stem = input_name
+    for suffix in (".gz", ".csv", ".tsv", ".txt"):
+        stem = stem.removesuffix(suffix)
+    return f"{stem or 'rows'}.predictions.csv"
 
 
 def plot(name: str) -> str:

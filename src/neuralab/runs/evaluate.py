@@ -35,6 +35,7 @@ def load_run_model(path: str | Path) -> tuple[Any, SpecRecord]:
     import keras
 
     from neuralab.data.augment import custom_objects
+    from neuralab.models.preprocessing import custom_objects as table_objects
 
     run = RunDir.open(path)
     if not run.status.complete:
@@ -46,7 +47,9 @@ def load_run_model(path: str | Path) -> tuple[Any, SpecRecord]:
     if not model_file.exists():
         raise RunError(f"{run.path}: no {record_files.MODEL} in this run.")
     spec = run.read(SpecRecord)
-    model = keras.saving.load_model(model_file, compile=False, custom_objects=custom_objects())
+    model = keras.saving.load_model(
+        model_file, compile=False, custom_objects={**custom_objects(), **table_objects()}
+    )
     return model, spec
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from neuralab.config import SUGGESTED_PREFIX, ExperimentSpec, ScheduleSpec
 from neuralab.data.dataset import Dataset, Splits, split_dataset
 from neuralab.data.registry import load_dataset
+from neuralab.data.table import TableDataset, fill_missing, fit_table
 from neuralab.errors import SpecError, did_you_mean
 from neuralab.models.shape_doctor import Finding, check_model_fits_data
 from neuralab.runs.stopping import _stop_point
@@ -122,16 +123,21 @@ def resolve_splits(loaded: Dataset | Splits, spec: ExperimentSpec, *, where: str
         splits = Splits(
             **{key: replace(part, class_names=tuple(names)) for key, part in splits.items()}
         )
-    return splits
+    return fill_missing(splits)  # a table's empty cells, from its training split
 
 
 def _input_layers(spec: ExperimentSpec, data: Dataset, *, where: str) -> list[Any]:
-    """Layers put in front of the spec's model: ``Rescaling`` for data that carry a rescale
-    factor (image folders: 1/255) and the ``augment`` section's augmentation layers (active
-    only while training, so validation and test data are never augmented)."""
+    """Layers put in front of the spec's model: for a table, ``TableEncoding`` (normalisation
+    and one-hot categories fitted on the training split); ``Rescaling`` for data that carry a
+    rescale factor (image folders: 1/255); and the ``augment`` section's augmentation layers
+    (active only while training, so validation and test data are never augmented)."""
     import keras
 
     layers: list[Any] = []
+    if isinstance(data, TableDataset):
+        from neuralab.models.preprocessing import table_encoding
+
+        layers.append(table_encoding(fit_table(data)))
     if data.rescale is not None:
         layers.append(keras.layers.Rescaling(data.rescale, name="rescaling"))
     if spec.augment:
