@@ -8,7 +8,12 @@ import pytest
 
 from neuralab.data import make_blobs, make_circles
 from neuralab.errors import NeuralabError
-from neuralab.training.population import can_populate, population_pays, train_population
+from neuralab.training.population import (
+    can_populate,
+    explain_population_choice,
+    population_pays,
+    train_population,
+)
 from neuralab.training.seeding import set_random_seed
 from neuralab.training.trainer import train
 
@@ -266,9 +271,27 @@ def test_population_pays_for_small_dense_models_only():
     assert population_pays(model_7, members=5, batch_size=32, n_rows=800)
     assert not population_pays(model_7, members=1, batch_size=32, n_rows=800)
     set_random_seed(0)
-    medium = keras.Sequential(
-        [keras.Input((28,))] + [keras.layers.Dense(64, activation="elu") for _ in range(3)]
-    )
+    # The overfitting lab's Medium: 10,241 parameters, batch 500.
+    hidden = [keras.layers.Dense(64, activation="elu") for _ in range(3)]
+    medium = keras.Sequential([keras.Input((28,)), *hidden, keras.layers.Dense(1)])
     assert not population_pays(medium, members=5, batch_size=500, n_rows=10_000)
     conv = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)])
     assert not population_pays(conv, members=5, batch_size=32, n_rows=800)
+    assert explain_population_choice(model_7, members=5, batch_size=32, n_rows=800) == (
+        "population: 5 seeds of a model doing 1,184 multiply-adds per step (at most "
+        "1,000,000 pay, benchmarks/population.py)"
+    )
+    # 37 parameters x 20 rows: a step holds at most the training rows.
+    assert "740 multiply-adds" in explain_population_choice(
+        model_7, members=2, batch_size=32, n_rows=20
+    )
+    assert explain_population_choice(medium, members=5, batch_size=500, n_rows=10_000) == (
+        "separate runs: 5 seeds of a model doing 5,120,500 multiply-adds per step (at most "
+        "1,000,000 pay, benchmarks/population.py)"
+    )
+    assert explain_population_choice(conv, members=5, batch_size=32, n_rows=800) == (
+        "separate runs: populations of Conv2D layers were not measured"
+    )
+    assert explain_population_choice(model_7, members=1, batch_size=32, n_rows=800) == (
+        "separate runs: one seed"
+    )

@@ -53,10 +53,6 @@ MemberHook = Callable[[int, int, dict[str, float]], None]
 TRAINER = "population"
 """``TrainingResult.trainer`` of a population's members."""
 
-# Callbacks that end training when their own member's numbers say so (each seed at its own
-# epoch): a population trains every member for the same epochs.
-_STOPPERS = ("EarlyStopping", "TerminateOnNaN")
-
 # population_pays: a member's multiply-adds per training step (parameters x batch rows, see
 # its docstring) up to which a population is faster than separate runs on a CPU.
 MAX_POPULATION_WORK = 1_000_000
@@ -105,9 +101,12 @@ def can_populate(
         return f"backend is {keras.backend.backend()}, not jax"
     if len({id(m) for m in models}) != len(models):
         return "the same model object is given twice (build one model per seed)"
+    # Callbacks that end training when their own member's numbers say so: a population
+    # trains every member for the same epochs.
+    stoppers = (keras.callbacks.EarlyStopping, keras.callbacks.TerminateOnNaN)
     for callback in callbacks:
         name = type(callback).__name__
-        if name in _STOPPERS and isinstance(callback, keras.callbacks.Callback):
+        if isinstance(callback, stoppers):
             return f"callback {name} stops each seed at its own epoch"
         if not _logs_only(callback):
             return f"callback {name} reads or changes the model between epochs"
@@ -149,10 +148,33 @@ def population_pays(model: keras.Model, *, members: int, batch_size: int, n_rows
     Returns:
         True when a population is expected to be faster than separate runs.
     """
+    return _choice(model, members=members, batch_size=batch_size, n_rows=n_rows)[0]
+
+
+def explain_population_choice(
+    model: keras.Model, *, members: int, batch_size: int, n_rows: int
+) -> str:
+    """:func:`population_pays`'s answer in words, for the run record.
+
+    Example:
+        ``"population: 5 seeds of a model doing 1,184 multiply-adds per step (at most
+        1,000,000 pay, benchmarks/population.py)"``
+    """
+    return _choice(model, members=members, batch_size=batch_size, n_rows=n_rows)[1]
+
+
+def _choice(model: keras.Model, *, members: int, batch_size: int, n_rows: int) -> tuple[bool, str]:
     if members < 2:
-        return False
-    work = _work_per_step(model, batch_size=min(batch_size, max(n_rows, 1)))
-    return work is not None and work <= MAX_POPULATION_WORK
+        return False, "separate runs: one seed"
+    work, layer = _work_per_step(model, batch_size=min(batch_size, max(n_rows, 1)))
+    if layer is not None:
+        return False, f"separate runs: populations of {layer} layers were not measured"
+    pays = work <= MAX_POPULATION_WORK
+    return pays, (
+        f"{'population' if pays else 'separate runs'}: {members} seeds of a model doing "
+        f"{work:,} multiply-adds per step (at most {MAX_POPULATION_WORK:,} pay, "
+        "benchmarks/population.py)"
+    )
 
 
 def train_population(
@@ -476,16 +498,21 @@ def _signature(model: keras.Model) -> dict[str, Any]:
     """What must be equal for two models to be one population: the architecture (names
     Keras numbers replaced by their order), the compiled loss, metrics and optimizer (its
     numbered name aside), and the variables' shapes."""
-    try:
-        compiled: Any = model.get_compile_config()
-    except Exception:  # an unserializable loss or metric: equal only if the very same object
-        compiled = ("unserializable", id(model.loss), repr(model.metrics))
+    from neuralab._keras_compat import no_tensorflow_probe
+
+    # Keras's serializer would import TensorFlow (seconds) to recognise its objects.
+    with no_tensorflow_probe():
+        try:
+            compiled: Any = model.get_compile_config()
+        except Exception:  # an unserializable loss or metric: equal only if the same object
+            compiled = ("unserializable", id(model.loss), repr(model.metrics))
+        layers = _without_names(model.get_config())
     optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
     if isinstance(compiled, dict):
         compiled = {k: v for k, v in compiled.items() if k != "optimizer"}
     return {
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
-        "layers": _without_names(model.get_config()),
+        "layers": layers,
         "loss or metrics": compiled,
         "optimizer": (type(model.optimizer).__name__, optimizer),
         "variables": [
@@ -530,13 +557,13 @@ def _without_names(config: Any) -> Any:
     return replace(config)
 
 
-def _work_per_step(model: keras.Model, *, batch_size: int) -> int | None:
-    """Multiply-adds of one training step's forward pass, as parameters x rows, or None for
-    a model with layers this estimate does not hold for (convolutions, recurrent layers)."""
+def _work_per_step(model: keras.Model, *, batch_size: int) -> tuple[int, str | None]:
+    """Multiply-adds of one training step's forward pass, as parameters x rows, and the
+    first layer this estimate does not hold for (convolutions, recurrent layers), if any."""
     for layer in _layers(model):
         if layer.weights and type(layer).__name__ not in _MEASURED_LAYERS:
-            return None
-    return int(model.count_params()) * batch_size
+            return 0, type(layer).__name__
+    return int(model.count_params()) * batch_size, None
 
 
 def _layers(model: Any) -> list[Any]:
