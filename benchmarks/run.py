@@ -11,7 +11,10 @@ backend is fixed per process):
   on disk: the first run (everything compiled) and a later run of the same workload (the
   epoch programs read back from the cache). Plain ``model.fit`` has no such cache.
 
-Usage: ``python benchmarks/run.py [WORKLOAD ...]`` (default: all).
+Usage: ``python benchmarks/run.py [WORKLOAD ...]`` (default: all). Besides the workloads:
+``image_loading``, ``checkpointing``, ``quick_labs``, ``seeds`` (the circles lab with 5 seeds
+against one seed) and ``populations`` (seed populations against separate runs,
+``benchmarks/population.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -196,7 +200,6 @@ QUICK_LABS = ("circles", "fashion-mnist", "pizza-steak", "higgs-overfitting", "c
 def quick_labs(console: Console) -> Table:
     """``neuralab lab NAME --quick`` end to end (a fresh process: imports, generated data on
     first use, training, reports), as a user types it; goal: under a minute each."""
-    import time
 
     table = Table(title="Quick labs: `neuralab lab NAME --quick`, whole command (seconds)")
     for column in ("lab", "first run", "later run", "goal"):
@@ -231,6 +234,51 @@ def quick_labs(console: Console) -> Table:
                 f"{seconds[1]:.1f}",
                 f"< 60 s: {'met' if worst < 60 else 'missed'}",
             )
+    return table
+
+
+def _lab_seconds(args: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuralab", "--quiet", "lab", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"lab {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def seeds_lab(console: Console) -> Table:
+    """The whole circles lab with its 5 seeds per model against the one-seed lab (``--seeds
+    1``), each as a user types it (a fresh process; first run = empty compile cache, later run
+    = the same command again). Side by side: one, five, one, five."""
+    table = Table(
+        title="Circles lab: 5 seeds per model (the default) vs one seed, whole command (seconds)"
+    )
+    for column in ("lab", "first run", "later run", "later / one seed", "goal"):
+        table.add_column(column, justify="left" if column in ("lab", "goal") else "right")
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "PYTHONPATH": str(SRC), "HOME": home}
+        seconds: dict[str, list[float]] = {"1": [], "5": []}
+        for label in ("first", "later"):
+            for seeds in ("1", "5"):
+                seconds[seeds].append(_lab_seconds(["circles", "--seeds", seeds], env, home))
+                console.log(f"circles --seeds {seeds} {label:6s} {seconds[seeds][-1]:7.1f} s")
+    one, five = seconds["1"], seconds["5"]
+    table.add_row("circles, 1 seed (--seeds 1)", f"{one[0]:.1f}", f"{one[1]:.1f}", "1.0x", "-")
+    ratio = five[1] / one[1]
+    table.add_row(
+        "circles, 5 seeds (default)",
+        f"{five[0]:.1f}",
+        f"{five[1]:.1f}",
+        f"{ratio:.2f}x",
+        f"later < 60 s: {'met' if five[1] < 60 else 'missed'}; "
+        f"<= 1.5x one seed: {'met' if ratio <= 1.5 else 'missed'}",
+    )
     return table
 
 
@@ -317,7 +365,13 @@ def main(names: list[str]) -> None:
     loading = image_loading(console) if not names or "image_loading" in names else None
     checkpoints = checkpointing(console) if not names or "checkpointing" in names else None
     quick = quick_labs(console) if not names or "quick_labs" in names else None
-    extra = ("image_loading", "checkpointing", "quick_labs")
+    seeds = seeds_lab(console) if not names or "seeds" in names else None
+    populations = None
+    if not names or "populations" in names:
+        from population import population_table
+
+        populations = population_table(console)
+    extra = ("image_loading", "checkpointing", "quick_labs", "seeds", "populations")
     workloads = [n for n in names if n not in extra] if names else list(WORKLOADS)
     for name in workloads:
         title, auto_backend, goals = WORKLOADS[name]
@@ -389,6 +443,10 @@ def main(names: list[str]) -> None:
         console.print(checkpoints)
     if quick is not None:
         console.print(quick)
+    if seeds is not None:
+        console.print(seeds)
+    if populations is not None:
+        console.print(populations)
 
 
 if __name__ == "__main__":
