@@ -36,17 +36,49 @@ def full_lab(tmp_path_factory):
     return run_lab("circles", output=tmp_path_factory.mktemp("runs"))
 
 
-def test_full_lab_reproduces_the_chapter(full_lab):
-    acc = {r.name: (r.metric("train"), r.metric("test")) for r in full_lab.runs}
-    for i in range(1, 7):
-        assert 0.35 <= acc[f"model_{i}"][0] <= 0.65, (i, acc[f"model_{i}"])
-    assert acc["model_7"][0] >= 0.98
-    assert acc["model_8"][1] >= 0.98
-    assert acc["model_10"][1] >= 0.98
+@pytest.fixture(scope="module")
+def one_seed_quick_lab(tmp_path_factory):
+    """A small lab for the report machinery (one seed, 5 epochs)."""
+    return run_lab("circles", output=tmp_path_factory.mktemp("quick"), quick=True, seeds=1)
+
+
+def _mean(lab, name, split):
+    values = [run.metric(split) for run in lab.seeds(name)]
+    return sum(values) / len(values)
+
+
+def test_full_lab_reproduces_the_chapter_over_five_seeds(full_lab):
+    assert [len(full_lab.seeds(name)) for name in CHAPTER_MODELS] == [5] * 10
+    assert [run.spec.seed for run in full_lab.seeds("model_7")] == [42, 43, 44, 45, 46]
+    # Models 1-6 cannot separate the circles: every seed stays near chance.
+    for i in range(1, 6):
+        for run in full_lab.seeds(f"model_{i}"):
+            assert 0.35 <= run.metric("train") <= 0.65, (i, run.spec.seed, run.metric("train"))
+    assert 0.35 <= _mean(full_lab, "model_6", "train") <= 0.65
+    # model_7 separates them, but how well depends on the seed: the chapter's 99.1% (seed 42's
+    # 98.5% here) is one of the better draws; the mean is lower and the spread wide.
+    seven = [run.metric("train") for run in full_lab.seeds("model_7")]
+    assert max(seven) >= 0.98 and min(seven) < 0.9 and _mean(full_lab, "model_7", "train") >= 0.8
+    # The 10x larger rate of model_8 is the chapter's fix: fast and reliable.
+    assert _mean(full_lab, "model_8", "test") >= 0.98
+    assert sum(run.metric("test") >= 0.98 for run in full_lab.seeds("model_8")) >= 4
+    assert _mean(full_lab, "model_10", "test") >= 0.85
     for run in full_lab.runs:
-        assert all(e["passed"] for e in run.expectations), (run.name, run.expectations)
-        # The lab trained with the compiled whole-epoch trainer (the default on JAX).
-        assert run.training.trainer == "fused", (run.name, run.training.notes)
+        # Seeds train as one population where that is faster, else with the fused trainer.
+        assert run.training.trainer in ("population", "fused"), (run.name, run.training.notes)
+    assert full_lab.seeds("model_7")[0].training.trainer == "population"
+    # The range test's seeds train one by one (its per-epoch rate is a callback), each noted.
+    assert all(
+        "seeds trained one by one" in " ".join(run.training.notes)
+        for run in full_lab.seeds("model_9")
+    )
+
+
+def test_full_lab_report_counts_the_seeds_in_the_chapter_s_band(full_lab):
+    html = full_lab.report.read_text()
+    assert "Seeds: 5 per model" in html
+    assert 'no</span><br><span class="sub">1 of 5 seeds' in html  # model_7's 98% band
+    assert 'yes</span><br><span class="sub">4 of 5 seeds' in html  # model_8's
 
 
 def test_model_10_uses_the_range_tests_suggestion(full_lab):
@@ -63,20 +95,20 @@ def test_full_lab_report(full_lab):
     for name in CHAPTER_MODELS:
         assert f'id="{name}"' in html
     assert (
-        html.count("data:image/png;base64,") >= 10 * 2 + 1
-    )  # boundary + curves per model, LR test
+        html.count("data:image/png;base64,") >= 10 * 3 + 1
+    )  # boundary, curves and the seeds' band per model, LR test
     assert "Learning-rate range test" in html and "minimum/10" in html
     lab = json.loads((full_lab.path / "lab.json").read_text())
     assert lab["status"] == "complete" and lab["backend"] == "jax"
     for name in CHAPTER_MODELS:
-        assert (
-            json.loads((full_lab.path / name / "status.json").read_text())["status"] == "complete"
-        )
+        for seed in range(42, 47):
+            status = json.loads((full_lab.path / f"{name}-seed{seed}" / "status.json").read_text())
+            assert status["status"] == "complete"
 
 
 def test_quick_lab_in_portuguese(tmp_path):
-    lab = run_lab("circles", output=tmp_path, quick=True, lang="pt")
-    assert [r.training.epochs_run for r in lab.runs] == [5] * 10
+    lab = run_lab("circles", output=tmp_path, quick=True, lang="pt", seeds=2)
+    assert [r.training.epochs_run for r in lab.runs] == [5] * 20
     html = lab.report.read_text()
     for word in ("Treino", "Teste", "Perda", "Acurácia", "Taxa de aprendizado", "Execução rápida"):
         assert word in html, word
@@ -84,18 +116,21 @@ def test_quick_lab_in_portuguese(tmp_path):
     assert all(e["passed"] is None for r in lab.runs for e in r.expectations)
 
 
-def test_run_reports_drawn_in_worker_processes_equal_drawing_them_here(full_lab, tmp_path):
+def test_run_reports_drawn_in_worker_processes_equal_drawing_them_here(
+    one_seed_quick_lab, tmp_path
+):
     # run_lab drew the 10 run reports in 2 worker processes; redraw a copy in this process.
-    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+    lab = one_seed_quick_lab
+    copy = shutil.copytree(lab.path, tmp_path / "lab")
     write_lab_report(copy, jobs=1)
-    pngs = sorted(full_lab.path.glob("model_*/plots/*.png"))
+    pngs = sorted(lab.path.glob("model_*/plots/*.png"))
     assert len(pngs) >= 30
     for png in pngs:
-        assert (copy / png.relative_to(full_lab.path)).read_bytes() == png.read_bytes(), png
+        assert (copy / png.relative_to(lab.path)).read_bytes() == png.read_bytes(), png
 
 
-def test_background_report_worker_lists_what_it_wrote(full_lab, tmp_path):
-    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+def test_background_report_worker_lists_what_it_wrote(one_seed_quick_lab, tmp_path):
+    copy = shutil.copytree(one_seed_quick_lab.path, tmp_path / "lab")
     for name in ("model_1", "model_2"):
         (copy / name / "report.html").unlink()
     (copy / "model_2" / "lr_test.json").write_text("{not json")
@@ -114,8 +149,8 @@ def test_background_report_worker_lists_what_it_wrote(full_lab, tmp_path):
     assert not (copy / "model_3" / "report.html").exists()
 
 
-def test_a_run_whose_report_fails_is_named(full_lab, tmp_path):
-    copy = shutil.copytree(full_lab.path, tmp_path / "lab")
+def test_a_run_whose_report_fails_is_named(one_seed_quick_lab, tmp_path):
+    copy = shutil.copytree(one_seed_quick_lab.path, tmp_path / "lab")
     (copy / "model_3" / "lr_test.json").write_text("{not json")
     with pytest.raises(RunError) as caught:
         write_lab_report(copy, jobs=2)
