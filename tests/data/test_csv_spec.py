@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from neuralab.config import load_experiments
+from neuralab.data.arrays import describe_arrays
 from neuralab.data.dataset import Splits
 from neuralab.data.registry import load_dataset
 from neuralab.data.table import (
@@ -298,6 +299,15 @@ def test_npz_and_h5_data_sets(tmp_path):
     assert data.x.shape == (30, 2) and data.n_classes == 3
     with pytest.raises(DataError, match=r"no dataset 'grupo/ponto'.*Did you mean 'grupo/pontos'"):
         load_dataset("h5", {"path": str(tmp_path / "d.h5"), "x_key": "grupo/ponto"})
+    # `neuralab data info` lists the keys to give
+    assert describe_arrays(tmp_path / "d.npz") == [
+        ("imagens", (20, 4, 4), "uint8"),
+        ("classes", (20,), "<U4"),
+    ]
+    assert describe_arrays(tmp_path / "d.h5") == [
+        ("grupo/pontos", (30, 2), "float32"),
+        ("grupo/rotulos", (30,), "int64"),
+    ]
 
 
 def test_describe_table_for_data_info(tmp_path):

@@ -75,7 +75,10 @@ def _fetch(
 def data_info_command(
     path: Annotated[
         Path,
-        typer.Argument(help="An image folder (train/test/<class> or <class>), or a CSV table."),
+        typer.Argument(
+            help="An image folder (train/test/<class> or <class>), a CSV table, or an .npz / "
+            ".h5 file."
+        ),
     ],
     label: Annotated[
         str | None,
@@ -87,7 +90,12 @@ def data_info_command(
     or read a table (columns with their type, missing cells, class balance, first rows)."""
     with _user_errors():
         if path.is_file():
-            _table_info(path, label=label, n_rows=rows)
+            from neuralab.data.arrays import ARRAY_SUFFIXES
+
+            if path.suffix.lower() in ARRAY_SUFFIXES:
+                _arrays_info(path)
+            else:
+                _table_info(path, label=label, n_rows=rows)
             return
         from neuralab.data.images import find_unreadable_images, image_size, scan_image_folder
 
@@ -128,6 +136,17 @@ def data_info_command(
             f"Ignored (not JPEG/PNG/BMP/GIF): {len(folder.ignored)}"
             + "".join(f"\n  {f}" for f in folder.ignored[:10])
         )
+
+
+def _arrays_info(path: Path) -> None:
+    from neuralab.data.arrays import describe_arrays
+
+    table = Table(title=_title(f"{path} (keys for x_key, y_key, ...)"))
+    for name in ("key", "shape", "dtype"):
+        table.add_column(name)
+    for key, shape, dtype in describe_arrays(path):
+        table.add_row(key, " x ".join(map(str, shape)) or "scalar", dtype)
+    console.print(table)
 
 
 def _table_info(path: Path, *, label: str | None, n_rows: int) -> None:

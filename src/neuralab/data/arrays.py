@@ -204,3 +204,41 @@ def _h5_dtype(path: Path, key: str) -> np.dtype[Any]:
 
     with h5py.File(path, "r") as h5:
         return np.dtype(h5[key].dtype)
+
+
+# ------------------------------------------------------------------------------ info
+ARRAY_SUFFIXES = (".npz", ".h5", ".hdf5")
+
+
+def describe_arrays(path: str | Path) -> list[tuple[str, tuple[int, ...], str]]:
+    """``(key, shape, dtype)`` of every array of a ``.npz`` or HDF5 file (``data info``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"{file}: no such file.")
+    if file.suffix.lower() == ".npz":
+        try:
+            with np.load(file, allow_pickle=False) as arrays:
+                return [(k, *_npz_header(arrays, k)) for k in arrays.files]
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{file}: not a NumPy .npz file ({exc}).") from exc
+    import h5py
+
+    if not h5py.is_hdf5(file):
+        raise DataError(f"{file}: not an HDF5 file (no HDF5 signature).")
+    found: list[tuple[str, tuple[int, ...], str]] = []
+    with h5py.File(file, "r") as h5:
+
+        def visit(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Dataset):
+                found.append((name, tuple(int(d) for d in item.shape), str(item.dtype)))
+
+        h5.visititems(visit)
+    return sorted(found)
+
+
+def _npz_header(arrays: Any, key: str) -> tuple[tuple[int, ...], str]:
+    try:
+        value = arrays[key]
+    except ValueError:  # an object array (pickle)
+        return (), "object (not read)"
+    return tuple(int(d) for d in value.shape), str(value.dtype)

@@ -31,6 +31,7 @@ import numpy as np
 
 from neuralab.data.dataset import Dataset, Splits
 from neuralab.data.table_format import (
+    MISSING_MARKERS,
     ReadProgress,
     TableFormat,
     is_missing,
@@ -238,10 +239,15 @@ class _Reader:
     def __init__(self, path: Path, fmt: TableFormat, plan: _Plan, missing: str) -> None:
         self.path, self.fmt, self.plan, self.missing = path, fmt, plan, missing
         n = len(plan.features)
-        self.codes: list[dict[str, int]] = [{} for _ in range(n)]
-        self.texts: list[dict[int, str]] = [{} for _ in range(n)]
+        self.columns = [
+            (j, index, kind == "numeric")
+            for j, (index, kind) in enumerate(zip(plan.features, plan.kinds, strict=True))
+        ]
+        self.codes: list[dict[str, float]] = [{} for _ in range(n)]  # cell text -> code
+        self.texts: list[dict[int, str]] = [{} for _ in range(n)]  # code -> category
         self.present = [0] * n
-        self.labels: dict[str, int] = {}
+        self.labels: dict[str, int] = {}  # class name -> first-seen id
+        self.label_ids: dict[str, int] = {}  # cell text -> first-seen id
         self.pending: list[list[float]] = []
         self.pending_y: list[int] = []
         self.blocks: list[np.ndarray] = []
@@ -252,30 +258,43 @@ class _Reader:
         return f"{self.path}:{line}, column {self.plan.names[index]!r}"
 
     def add(self, line: int, fields: list[str]) -> None:
-        plan = self.plan
+        # The loop every cell of the file goes through: plain code, no helper calls on the
+        # common path (a number, or a category already seen).
         values: list[float] = []
         first_missing: int | None = None
-        for j, (index, kind) in enumerate(zip(plan.features, plan.kinds, strict=True)):
-            text = fields[index]
-            if is_missing(text):
+        comma = self.fmt.decimal == ","
+        for j, index, numeric in self.columns:
+            text = fields[index].strip()
+            if not text or (len(text) <= 4 and text.lower() in MISSING_MARKERS):
                 values.append(math.nan)
-                first_missing = index if first_missing is None else first_missing
+                if first_missing is None:
+                    first_missing = index
                 continue
             self.present[j] += 1
-            if kind == "numeric":
+            if not numeric:
+                code = self.codes[j].get(text)
+                values.append(code if code is not None else self._code(j, index, line, text))
+                continue
+            number: float | None
+            if "_" in text or ("." in text if comma else "," in text):
                 number = parse_number(text, self.fmt.decimal)
-                if number is None:
-                    self._not_a_number(line, index, text)
-                values.append(number)
             else:
-                values.append(self._code(j, index, line, text))
-        label_text = fields[plan.label]
-        if is_missing(label_text):
+                try:
+                    number = float(text.replace(",", ".") if comma else text)
+                except ValueError:
+                    number = None
+                if number is not None and not math.isfinite(number):
+                    number = None
+            if number is None:
+                self._not_a_number(line, index, text)
+            values.append(number)
+        label_text = fields[self.plan.label].strip()
+        if not label_text or (len(label_text) <= 4 and label_text.lower() in MISSING_MARKERS):
             if self.missing == "drop":
                 self.dropped += 1
                 return
             raise DataError(
-                f"{self.where(line, plan.label)}: the label is empty. Every row needs its "
+                f"{self.where(line, self.plan.label)}: the label is empty. Every row needs its "
                 'class: fill it in, or set missing = "drop" to leave such rows out.'
             )
         if first_missing is not None:
@@ -291,20 +310,26 @@ class _Reader:
                     "or most frequent value)."
                 )
             self.filled_rows += 1
-        text = normalize_text(label_text)
-        label_id = self.labels.setdefault(text, len(self.labels))
-        if len(self.labels) > MAX_CLASSES:
-            raise TableError(
-                f"{self.path.name}: the label column {plan.names[plan.label]!r} has more than "
-                f"{MAX_CLASSES:,} different values; a classifier's label has a few classes. Is "
-                "it the right column?",
-                key="label",
-            )
+        label_id = self.label_ids.get(label_text)
+        if label_id is None:
+            label_id = self._label(label_text)
         self.pending.append(values)
         self.pending_y.append(label_id)
         self.rows += 1
         if len(self.pending) >= _BLOCK_ROWS:
             self.flush()
+
+    def _label(self, text: str) -> int:
+        label_id = self.labels.setdefault(normalize_text(text), len(self.labels))
+        if len(self.labels) > MAX_CLASSES:
+            raise TableError(
+                f"{self.path.name}: the label column {self.plan.names[self.plan.label]!r} has "
+                f"more than {MAX_CLASSES:,} different values; a classifier's label has a few "
+                "classes. Is it the right column?",
+                key="label",
+            )
+        self.label_ids[text] = label_id
+        return label_id
 
     def _not_a_number(self, line: int, index: int, text: str) -> NoReturn:
         mark = "decimal comma" if self.fmt.decimal == "," else "decimal point"
@@ -315,24 +340,22 @@ class _Reader:
         )
 
     def _code(self, j: int, index: int, line: int, text: str) -> float:
-        known = self.codes[j]
         key = normalize_text(text)
-        code = known.get(key)
-        if code is None:
-            code = category_code(key)
-            if code in self.texts[j]:
-                raise DataError(
-                    f"{self.where(line, index)}: the categories {self.texts[j][code]!r} and "
-                    f"{key!r} have the same code (a 1 in 16 million chance); rename one of them."
-                )
-            if len(known) >= MAX_CATEGORIES and index not in self.plan.explicit:
-                raise TableError(
-                    f"{self.where(line, index)}: more than {MAX_CATEGORIES:,} different values "
-                    "(an identifier or free text?). Leave the column out with `features`.",
-                    key="features",
-                )
-            known[key] = code
-            self.texts[j][code] = key
+        code = category_code(key)
+        known = self.texts[j]
+        if code in known and known[code] != key:
+            raise DataError(
+                f"{self.where(line, index)}: the categories {known[code]!r} and {key!r} have "
+                "the same code (a 1 in 16 million chance); rename one of them."
+            )
+        if len(known) >= MAX_CATEGORIES and index not in self.plan.explicit:
+            raise TableError(
+                f"{self.where(line, index)}: more than {MAX_CATEGORIES:,} different values "
+                "(an identifier or free text?). Leave the column out with `features`.",
+                key="features",
+            )
+        known[code] = key
+        self.codes[j][text] = float(code)
         return float(code)
 
     def flush(self) -> None:
@@ -481,7 +504,9 @@ def _dataset(
     y = order[first_ids]
     columns = tuple(
         TableColumn(
-            plan.names[index], kind, tuple(sorted(reader.codes[j])) if kind == "categorical" else ()
+            plan.names[index],
+            kind,
+            tuple(sorted(reader.texts[j].values())) if kind == "categorical" else (),
         )
         for j, (index, kind) in enumerate(zip(plan.features, plan.kinds, strict=True))
     )

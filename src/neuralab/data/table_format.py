@@ -369,8 +369,8 @@ def table_rows(
         try:
             for row in reader:
                 line[0] = reader.line_num
-                if not row or not any(field.strip() for field in row):
-                    continue
+                if not row or (not row[0].strip() and not any(f.strip() for f in row)):
+                    continue  # a blank line, or only delimiters (";;;")
                 if width is None:
                     width, width_line = len(row), reader.line_num
                 elif len(row) != width:
