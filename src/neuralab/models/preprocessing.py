@@ -7,7 +7,9 @@ for a missing cell), and gives the Dense layers:
 - numeric columns: missing cells filled with the training mean, then
   ``keras.layers.Normalization`` with the training split's mean and variance;
 - categorical columns: the code looked up among the categories seen in training (slot 0,
-  "unknown", for any other), then ``keras.layers.CategoryEncoding(output_mode="one_hot")``.
+  "unknown", for any other), then ``keras.layers.CategoryEncoding(output_mode="one_hot")``;
+  the unknown slot's column is dropped, so an unseen category (or a category of a column
+  the training split never filled) is a row of zeros: no evidence, not an untrained weight.
 
 Why these layers and not ``StringLookup`` or ``keras.utils.FeatureSpace``: on the JAX
 backend a model is one compiled XLA program, and those two run TensorFlow string ops, which
@@ -82,7 +84,7 @@ class TableEncoding(keras.layers.Layer):
     @property
     def output_width(self) -> int:
         return len(self._numeric) + sum(
-            len(self.table_fit.columns[i].codes) + 1 for i in self._categorical
+            len(self.table_fit.columns[i].codes) for i in self._categorical
         )
 
     def build(self, input_shape: Any) -> None:
@@ -113,7 +115,9 @@ class TableEncoding(keras.layers.Layer):
                 position = ops.minimum(ops.searchsorted(known, column), len(codes) - 1)
                 found = ops.equal(ops.take(known, position), column)
                 slot = ops.where(found, ops.cast(position, "int32") + 1, 0)
-            parts.append(layer(slot))
+            # Slot 0 never occurs in training, so its weights would stay as initialised:
+            # "unknown" is encoded as no category at all (a row of zeros) instead.
+            parts.append(layer(slot)[:, 1:])
         return ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
     def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
