@@ -212,6 +212,8 @@ def fused_fit(
     capacity = min(epochs, max(1, _ORDER_ELEMENTS // n), MAX_CHUNK) if chunked else 1
     rng = rng if rng is not None else np.random.default_rng(seed)
     chunk_ends = [hook for c in callbacks if (hook := getattr(c, "on_chunk_end", None))]
+    # A callback may ask for shorter chunks (the live page: several updates a second).
+    chunk_seconds = min([CHUNK_SECONDS, *(c.chunk_seconds for c in callbacks if _asks_chunk(c))])
     model.stop_training = False
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
@@ -256,7 +258,7 @@ def fused_fit(
             hook(epoch)
         if chunked:  # about a second per program: progress and Ctrl-C stay responsive
             seconds = max(elapsed, 1e-6) / count
-            count = int(min(capacity, max(1.0, CHUNK_SECONDS / seconds)))
+            count = int(min(capacity, max(1.0, chunk_seconds / seconds)))
     callback_list.on_train_end(logs)
     keys = list(recorder.history)
     return [{k: float(recorder.history[k][i]) for k in keys} for i in range(len(recorder.epoch))]
@@ -403,6 +405,12 @@ def _epoch_logs(stacked: Any, i: int) -> dict[str, float]:
     if val_logs is not None:
         logs.update({f"val_{k}": float(v[i]) for k, v in val_logs.items()})
     return logs
+
+
+def _asks_chunk(callback: Any) -> bool:
+    """The callback sets ``chunk_seconds``: the longest compiled chunk it wants (seconds)."""
+    value = getattr(callback, "chunk_seconds", None)
+    return isinstance(value, int | float) and value > 0
 
 
 def _logs_only(callback: Any) -> bool:
