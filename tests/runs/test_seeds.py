@@ -215,6 +215,12 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     assert 'href="deep-seed8/report.html"' in html
     run_html = (path / "deep-seed8" / "report.html").read_text(encoding="utf-8")
     assert "seed 8 (one of the experiment&#39;s 3 seeds)" in run_html
+    # The other seeds' reports have their curves; their figures of the model are drawn for
+    # the first seed, and for any seed on demand.
+    assert "One of the experiment&#39;s other seeds" in run_html
+    assert (path / "deep-seed8" / "plots" / "history.png").exists()
+    assert not (path / "deep-seed8" / "plots" / "decision_boundary.png").exists()
+    assert (path / "deep-seed7" / "plots" / "decision_boundary.png").exists()
     legend = json.dumps(sorted(p.name for p in (path / "plots").iterdir()))
     assert "seeds_deep.png" in legend and "compare_both_loss.png" in legend
 
@@ -302,3 +308,14 @@ def test_seeds_train_one_by_one_with_the_reason_recorded_when_a_population_canno
     for run in lab.seeds("deep"):
         assert run.training.trainer == "fit"
         assert "seeds trained one by one: the trainer is model.fit" in run.training.notes
+
+
+def test_neuralab_report_draws_every_figure_of_another_seed(lab, tmp_path):
+    import shutil
+
+    path, _ = lab
+    copy = shutil.copytree(path / "deep-seed9", tmp_path / "deep-seed9")
+    result = CliRunner().invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "plots" / "decision_boundary.png").exists()
+    assert "other seeds" not in (copy / "report.html").read_text(encoding="utf-8")

@@ -19,11 +19,13 @@ from neuralab.reports.i18n import plot_labels, translator
 from neuralab.reports.views import run_lab_texts
 
 
-def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
+def render_run_figures(run_dir: str | Path, *, lang: str = "en", light: bool = False) -> list[Path]:
     """Draw ``history.png``, ``lr_range.png`` and ``decision_boundary.png`` from files.
 
     Sources: ``history.csv``, ``lr_test.json`` and ``plots/decision_boundary.npz``; a
-    figure whose source is missing is skipped. Keras is not needed.
+    figure whose source is missing is skipped. Keras is not needed. ``light``: the curves
+    only (a lab's other seeds: their boundary, confusion matrix and weights are drawn for the
+    experiment's first seed, and for any run by ``neuralab report RUN_DIR``).
 
     Returns:
         The PNG files written.
@@ -88,6 +90,8 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en") -> list[Path]:
         )
         written.append(save_figure(lr_display.figure_, run.file(files.plot("lr_range"))))
 
+    if light:
+        return written
     boundary = run.file(files.BOUNDARY)
     if boundary.exists():
         figure = _boundary_figure(boundary, title=f"{t['decision boundary']}: {name}", t=t)

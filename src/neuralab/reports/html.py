@@ -58,7 +58,7 @@ def version_name() -> str:
     return _version()
 
 
-def render_run_report(view: RunView, *, lang: str | None = None) -> str:
+def render_run_report(view: RunView, *, lang: str | None = None, light: bool = False) -> str:
     """The HTML report of one run (``view`` from :func:`load_run`) in ``lang`` (default: the
     view's language; another one reloads the run in it)."""
     if lang is not None and lang != view.lang:
@@ -82,6 +82,7 @@ def render_run_report(view: RunView, *, lang: str | None = None) -> str:
             lang=lang,
             t=t,
             run=view,
+            light=light,
             images=view.images,
             history_columns=columns,
             history_rows=rows,
@@ -100,13 +101,14 @@ def _env_json(view: RunView | None) -> str:
     return json.dumps(env, indent=2, ensure_ascii=False)
 
 
-def write_run_report(path: str | Path, *, lang: str = "en") -> Path:
-    """Redraw a run's figures from its files and write ``report.html`` (atomically)."""
+def write_run_report(path: str | Path, *, lang: str = "en", light: bool = False) -> Path:
+    """Redraw a run's figures from its files and write ``report.html`` (atomically);
+    ``light``: its curves only (see :func:`~neuralab.reports.figures.render_run_figures`)."""
     from neuralab.reports.figures import render_run_figures
 
     run_dir = Path(path)
-    render_run_figures(run_dir, lang=lang)
-    html = render_run_report(load_run(run_dir, lang=lang))
+    render_run_figures(run_dir, lang=lang, light=light)
+    html = render_run_report(load_run(run_dir, lang=lang), light=light)
     return atomic_write_text(run_dir / files.REPORT, html)
 
 

@@ -35,6 +35,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "seeds": "Seeds",
         "seeds count": "{n} seeds",
         "seed": "seed",
+        "light report": (
+            "One of the experiment's other seeds: its curves and numbers are here; the decision "
+            "boundary, confusion matrix and weights are drawn for the first seed (in the lab "
+            "report). `neuralab report {path}` draws them for this one."
+        ),
         "chapter within": "inside the seeds' range",
         "chapter above": "above every seed",
         "chapter below": "below every seed",
@@ -175,6 +180,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "seeds": "Sementes",
         "seeds count": "{n} sementes",
         "seed": "semente",
+        "light report": (
+            "Uma das outras sementes do experimento: as curvas e os números estão aqui; a "
+            "fronteira de decisão, a matriz de confusão e os pesos são desenhados para a "
+            "primeira semente (no relatório do lab). `neuralab report {path}` os desenha "
+            "para esta."
+        ),
         "chapter within": "dentro da faixa das sementes",
         "chapter above": "acima de todas as sementes",
         "chapter below": "abaixo de todas as sementes",

@@ -30,19 +30,30 @@ from neuralab.record import LabDir, LabRecord, RunDir, files
 logger = logging.getLogger(__name__)
 
 
-def write_run_reports(runs: Sequence[Path], *, lang: str, jobs: int) -> None:
-    """Write each run's report, in ``jobs`` processes (round-robin), or here if ``jobs == 1``."""
+def write_run_reports(
+    runs: Sequence[Path], *, lang: str, jobs: int, light: Collection[Path] = ()
+) -> None:
+    """Write each run's report, in ``jobs`` processes (round-robin), or here if ``jobs == 1``;
+    the runs in ``light`` get their curves only (a lab's other seeds)."""
     from neuralab.reports.html import write_run_report
 
     jobs = max(1, min(jobs, len(runs)))
+    lights = {Path(p) for p in light}
     if jobs == 1:
         for run in runs:
-            write_run_report(run, lang=lang)
+            write_run_report(run, lang=lang, light=Path(run) in lights)
         return
     groups = [runs[i::jobs] for i in range(jobs)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "neuralab.reports.render", "--lang", lang, *map(str, group)],
+            [
+                sys.executable,
+                "-m",
+                "neuralab.reports.render",
+                "--lang",
+                lang,
+                *(f"{_LIGHT}{run}" if Path(run) in lights else str(run) for run in group),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,6 +79,8 @@ def write_run_reports(runs: Sequence[Path], *, lang: str, jobs: int) -> None:
 
 
 _WRITTEN = "written "
+# A run given to the worker with this prefix gets a light report (curves only).
+_LIGHT = "light:"
 
 
 class ReportWorker:
@@ -99,13 +112,13 @@ class ReportWorker:
             start_new_session=True,
         )
 
-    def submit(self, run: Path) -> None:
-        """Queue ``run``'s report (its files must be complete)."""
+    def submit(self, run: Path, *, light: bool = False) -> None:
+        """Queue ``run``'s report (its files must be complete); ``light``: curves only."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return  # gone: close() will not list the run, so the caller draws it
         try:
-            proc.stdin.write(json.dumps(str(run)) + "\n")
+            proc.stdin.write(json.dumps(f"{_LIGHT}{run}" if light else str(run)) + "\n")
             proc.stdin.flush()
         except OSError:
             pass
@@ -174,7 +187,9 @@ def write_lab_report(
     jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
     if len(runs) < PARALLEL_REPORTS_FROM:
         jobs = 1
-    write_run_reports(runs, lang=lang, jobs=jobs)
+    # An experiment's other seeds: curves only (its figures show the first seed).
+    light = {lab.path / f for folders in record.groups.values() for f in folders[1:]}
+    write_run_reports(runs, lang=lang, jobs=jobs, light=light)
     _comparison_figures(lab.path, record, lang=lang)
     html = render_lab_report(load_lab(lab.path, lang=lang))
     return atomic_write_text(lab.path / files.REPORT, html)
@@ -254,9 +269,11 @@ def main(argv: Sequence[str]) -> int:
     from_stdin = args == ["--stdin"]
     runs = (json.loads(line) for line in sys.stdin if line.strip()) if from_stdin else args
     status = 0
-    for run in runs:
+    for given in runs:
+        light = given.startswith(_LIGHT)
+        run = given.removeprefix(_LIGHT)
         try:
-            write_run_report(Path(run), lang=lang)
+            write_run_report(Path(run), lang=lang, light=light)
         except Exception as exc:  # reported to the parent, which names the run
             print(f"{run}: {type(exc).__name__}: {exc}", file=sys.stderr)
             status = 1

@@ -422,7 +422,8 @@ def _run_in_order(
     def finished(run: RunResult, plan: PlannedRun, slot: int) -> None:
         result.runs.append(run)
         if reports and not (run.kept and (run.path / files.REPORT).exists()):
-            reports[slot % len(reports)].submit(run.path)
+            # An experiment's other seeds get their curves only (its figures show the first).
+            reports[slot % len(reports)].submit(run.path, light=plan.seed_index > 0)
         elif run.kept:
             written.add(run.path)
         if run.lr_test is not None and plan.seed_index == 0:  # the spec's own seed suggests
