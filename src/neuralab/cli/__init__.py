@@ -22,6 +22,7 @@ from neuralab.cli import report as report
 from neuralab.cli import notebook as notebook
 from neuralab.cli import evaluate as evaluate
 from neuralab.cli import data as data
+from neuralab.cli import play as play
 
 # isort: on
 
