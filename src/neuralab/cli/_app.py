@@ -16,11 +16,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 from rich.text import Text
 
 from neuralab import __version__
 from neuralab.cli.choices import (
     Backend,
+    Executor,
     Lang,
     Progress,
     Trainer,
@@ -116,6 +118,26 @@ QuickOpt = Annotated[bool, typer.Option("--quick", help="Few epochs: a smoke run
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", help="Run experiments in N worker processes.")
 ]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        metavar=choice_metavar(Executor),
+        help="Where runs train: local (this process, or --jobs N processes) or ray (each run "
+        "a Ray task: on a local Ray instance of --jobs CPUs, or on the cluster at --address). "
+        "Ray: pip install 'neuralab[ray]'.",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        envvar="RAY_ADDRESS",
+        help="With --executor ray: the Ray cluster to join ('auto' for the one `ray start` "
+        "began on this machine, or HOST:PORT). Without it a local Ray instance is started "
+        "and stopped.",
+    ),
+]
 SeedsOpt = Annotated[
     int | None,
     typer.Option(
@@ -151,8 +173,8 @@ def _user_errors() -> Iterator[None]:
     except NeuralabError as exc:
         if state.debug:
             raise
-        err_console.print(
-            f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        err_console.print(  # the message is text: "neuralab[ray]" is not a style
+            f"[bold red]Error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

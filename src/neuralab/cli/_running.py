@@ -20,7 +20,7 @@ from neuralab.cli._app import (
     state,
 )
 from neuralab.cli._progress import _progress_factory
-from neuralab.cli.choices import Backend, Lang, Trainer, check_choice
+from neuralab.cli.choices import Backend, Executor, Lang, Trainer, check_choice
 from neuralab.errors import NeuralabError
 
 
@@ -143,10 +143,18 @@ def _run_file(
     resume: Path | None = None,
     narrative: dict[str, dict[str, str]] | None = None,
     seeds: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> None:
     with _user_errors():
         check_choice(Lang, "lang", lang)
         check_choice(Trainer, "trainer", trainer)
+        check_choice(Executor, "executor", executor)
+        from neuralab.runs.executors import check_executor
+
+        if executor != "ray":
+            address = None  # $RAY_ADDRESS is for Ray
+        check_executor(executor, address=address)  # said before anything runs
         with _ctrl_c_stops_runs():
             types = experiments.layer_types()
             choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
@@ -167,6 +175,8 @@ def _run_file(
                     resume=resume,
                     narrative=narrative,
                     seeds=seeds,
+                    executor=executor,
+                    address=address,
                 )
             if not state.quiet:
                 console.print(_summary_table(result, lang))

@@ -30,6 +30,13 @@ class Trainer(StrEnum):
     FIT = "fit"
 
 
+class Executor(StrEnum):
+    """Where a file's runs train (``neuralab.runs.executors.EXECUTORS``)."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
 class Lang(StrEnum):
     """Report language (``neuralab.reports.i18n.LANGUAGES``)."""
 

@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from neuralab.cli._app import (
+    AddressOpt,
     BackendOpt,
+    ExecutorOpt,
     JobsOpt,
     LangOpt,
     OutputOpt,
@@ -49,6 +51,8 @@ def lab_command(
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     resume: ResumeOpt = None,
     seeds: SeedsOpt = None,
     data: Annotated[
@@ -88,6 +92,8 @@ def lab_command(
         output=output,
         trainer=trainer,
         jobs=jobs,
+        executor=executor,
+        address=address,
         resume=resume,
         seeds=seeds,
         narrative=lab_narratives(name),

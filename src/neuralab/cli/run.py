@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from neuralab.cli._app import (
+    AddressOpt,
     BackendOpt,
+    ExecutorOpt,
     JobsOpt,
     LangOpt,
     OutputOpt,
@@ -39,6 +41,8 @@ def run_command(
     output: OutputOpt = Path("runs"),
     trainer: TrainerOpt = "auto",
     jobs: JobsOpt = 1,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     resume: ResumeOpt = None,
     seeds: SeedsOpt = None,
 ) -> None:
@@ -56,6 +60,8 @@ def run_command(
         output=output,
         trainer=trainer,
         jobs=jobs,
+        executor=executor,
+        address=address,
         resume=resume,
         seeds=seeds,
     )

@@ -22,10 +22,13 @@ def run_lab(
     resume: str | Path | None = None,
     data: str | Path | None = None,
     seeds: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> LabResult:
     """Run lab ``name`` (see ``neuralab.labs.LABS``), or resume it in the lab folder
     ``resume``; ``data`` points the lab at the chapter's own files; ``seeds`` runs every
-    experiment with that many seeds (default: the lab's own ``repeat``)."""
+    experiment with that many seeds (default: the lab's own ``repeat``); ``executor="ray"``
+    runs each run as a Ray task (on the cluster at ``address``, or a local Ray instance)."""
     from neuralab.labs.registry import lab_narratives, load_lab_spec
 
     return run_experiment_file(
@@ -41,4 +44,6 @@ def run_lab(
         resume=resume,
         narrative=lab_narratives(name),
         seeds=seeds,
+        executor=executor,
+        address=address,
     )

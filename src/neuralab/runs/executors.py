@@ -1,66 +1,524 @@
 """Where the runs of a file train when they do not train one after the other here.
 
-``--jobs N``: N worker processes on this machine, each a fresh interpreter with its own Keras.
-Every run is seeded on its own, so its numbers do not depend on the worker or the order in
-which runs finish; each writes its own folder of the lab directory.
+``executor="local"``, ``--jobs N``: N worker processes on this machine, each a fresh
+interpreter with its own Keras, writing its run straight into the lab directory.
+
+``executor="ray"``: one Ray core task per run (experiment x variant x seed), on a local Ray
+instance of ``--jobs`` CPUs that is started and stopped here, or on the cluster at
+``address``. A task trains into a scratch folder of its own (on its node, or inside the lab
+directory when the task sees it: a shared file system) and hands the run back whole: its files
+through the object store, or the name of its scratch folder. Only this driver moves a run into
+its folder of the lab, by rename, so a task that Ray retries after its worker died leaves
+neither a half-written nor a second copy of the run. Workers use one XLA/BLAS thread per task
+CPU and a JAX compile cache per node keyed by the node's CPU.
+
+Both executors: every run is seeded on its own, so its numbers do not depend on the worker, the
+node or the order runs finish in, and folders are named by :func:`~neuralab.runs.file_runner.
+plan_runs` (experiment and seed), never by worker. Complete runs of a resumed lab are kept
+without a worker; an incomplete one continues from its checkpoint (on Ray, its folder is
+shipped to the task). A Python error in one run does not stop the others: they finish, then
+:class:`RunsFailed` names each failed run. A stop request (Ctrl-C) cancels the runs that have
+not started; the running ones stop at their next safe point, are saved as incomplete (with
+their checkpoint) and ``KeyboardInterrupt`` is raised once all are back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
+import os
+import platform
+import secrets
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
+
+from neuralab.errors import NeuralabError, RunError, one_of
+from neuralab.record import RunDir, SpecRecord, files
+from neuralab.runs.stopping import clear_stop_request, request_stop, stop_requested
 
 if TYPE_CHECKING:
-    from neuralab.runs.file_runner import FileOptions, ProgressFactory, RunTask
+    from neuralab.config import ExperimentSpec
+    from neuralab.runs.runner import RunResult
+    from neuralab.training.progress import ProgressHook
+
+logger = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "ray")
+RAY_MISSING = "--executor ray needs Ray: pip install 'neuralab[ray]'"
+# Attempts Ray makes after a worker died in the middle of a run (a Python error is not retried:
+# it would fail again).
+TASK_RETRIES = 3
+# How often the driver looks for finished runs and for a stop request (seconds).
+POLL_SECONDS = 0.2
+# Scratch folders in the lab directory (hidden; the driver removes what is left of them) and
+# the file that tells a task whether it sees the lab directory (a shared file system).
+STAGING_PREFIX = ".neuralab-staging-"
+SHARED_MARKER = ".neuralab-shared-output"
+
+ProgressFactory = Callable[[str], "ProgressHook | None"]
+
+
+class RunTaskLike(Protocol):
+    """What a worker needs for one run (``neuralab.runs.file_runner.RunTask``)."""
+
+    @property
+    def spec(self) -> ExperimentSpec: ...
+    @property
+    def folder(self) -> str: ...
+    @property
+    def where(self) -> str: ...
+
+
+class FileOptionsLike(Protocol):
+    """How the runs of a file are carried out (``neuralab.runs.file_runner.FileOptions``)."""
+
+    @property
+    def quick(self) -> bool: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def backend_reason(self) -> str: ...
+    @property
+    def trainer(self) -> str | None: ...
+    @property
+    def jobs(self) -> int: ...
+
+
+class RunsFailed(RunError):
+    """Some runs of a file failed (the others finished); one line per failed run.
+
+    Attributes:
+        failures: ``(folder, "ErrorType: message")`` of each failed run, in the file's order.
+        runs: The runs that finished, in the file's order.
+    """
+
+    def __init__(
+        self, failures: Sequence[tuple[str, str]], runs: Sequence[RunResult], *, total: int
+    ) -> None:
+        self.failures = list(failures)
+        self.runs = list(runs)
+        lines = [f"{folder}: {error}" for folder, error in self.failures]
+        super().__init__(
+            f"{len(self.failures)} of {total} runs failed (the others finished; the failed "
+            "ones are kept as incomplete, --resume reruns them):\n  " + "\n  ".join(lines)
+        )
+
+
+@dataclass
+class _Outcome:
+    """How one run ended in its worker: a result, an error or an interruption."""
+
+    folder: str
+    result: RunResult | None = None
+    error: str | None = None
+    detail: str = ""
+    interrupted: bool = False
+
+
+@dataclass
+class _Shipped:
+    """A Ray task's answer: the outcome and the run's files, or their scratch folder."""
+
+    outcome: _Outcome
+    files: dict[str, bytes] | None = None
+    staged: str | None = None
+    node: str = ""
+    seconds: float = 0.0  # in the task, from its start to its answer
+
+
+@dataclass
+class _Collected:
+    """The driver's view of a file's runs as they come back."""
+
+    tasks: Sequence[RunTaskLike]
+    progress: ProgressFactory | None
+    done: dict[str, RunResult] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def add(self, outcome: _Outcome) -> None:
+        if outcome.interrupted:
+            self.interrupted = True
+        elif outcome.error is not None:
+            self.failed[outcome.folder] = " ".join(outcome.error.split())
+            if outcome.detail:
+                logger.debug("%s failed:\n%s", outcome.folder, outcome.detail)
+        elif outcome.result is not None:
+            self.done[outcome.folder] = outcome.result
+            self._show(outcome.folder, outcome.result)
+
+    def _show(self, folder: str, run: RunResult) -> None:
+        hook = self.progress(folder) if self.progress else None
+        if hook is not None:
+            hook.start(folder, run.training.epochs_run)
+            hook.advance(run.training.epochs_run)
+            hook.finish()
+
+    def results(self) -> list[RunResult]:
+        """The finished runs in task order.
+
+        Raises:
+            KeyboardInterrupt: a stop was requested (failures are logged).
+            RunsFailed: some runs failed; the others finished.
+        """
+        runs = [self.done[t.folder] for t in self.tasks if t.folder in self.done]
+        order = [t.folder for t in self.tasks]
+        failures = sorted(self.failed.items(), key=lambda item: order.index(item[0]))
+        if self.interrupted or len(runs) + len(failures) < len(self.tasks):
+            for folder, error in failures:
+                logger.warning("%s failed: %s", folder, error)
+            raise KeyboardInterrupt
+        if failures:
+            raise RunsFailed(failures, runs, total=len(self.tasks))
+        return runs
+
+
+def check_executor(executor: str, *, address: str | None = None) -> str:
+    """Return ``executor`` if known, after checking that Ray is installed for ``"ray"`` and
+    that something listens at ``address`` (``host:port``).
+
+    Raises:
+        NeuralabError: an unknown executor, ``"ray"`` without Ray installed (how to install
+            it), or nothing at ``address``.
+    """
+    if executor not in EXECUTORS:
+        raise NeuralabError(one_of("executor", executor, EXECUTORS))
+    if executor == "ray":
+        _import_ray()
+        if address:
+            _check_reachable(address)
+    return executor
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise NeuralabError(f"{RAY_MISSING}.") from exc
+    return ray
+
+
+def worker_environment(backend: str, *, cpus: int = 1) -> dict[str, str]:
+    """Environment of a worker running one run on ``cpus`` CPUs: as many XLA, TensorFlow and
+    BLAS threads, and the Keras backend.
+
+    Ray's own ``OMP_NUM_THREADS`` does not reach XLA, nor does
+    ``--xla_cpu_multi_thread_eigen=false`` alone (measured: a JAX matmul still keeps 3
+    threads busy); the CPU client's thread pool is sized by ``PJRT_NPROC``.
+    """
+    threads = str(cpus)
+    return {
+        "KERAS_BACKEND": backend,
+        "PJRT_NPROC": threads,
+        "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": threads,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MPLBACKEND": "Agg",
+    }
+
+
+def node_cache_dir(root: str | Path | None = None) -> Path:
+    """This machine's JAX compile cache for Ray workers: ``<tmp>/neuralab-xla-<cpu>``, keyed
+    by the CPU's model name and flags, so that programs compiled for one CPU are never loaded
+    on a machine with another (a folder shared between unlike machines stays apart)."""
+    model = flags = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "model name" and not model:
+                model = value.strip()
+            elif key in ("flags", "Features") and not flags:
+                flags = value.strip()
+    key = hashlib.sha256(f"{platform.machine()}|{model}|{flags}".encode()).hexdigest()[:16]
+    return Path(root if root is not None else tempfile.gettempdir()) / f"neuralab-xla-{key}"
+
+
+# ----------------------------------------------------------------------------- the driver
+
+
+def run_in_workers(
+    tasks: Sequence[RunTaskLike],
+    *,
+    lab_dir: Path,
+    options: FileOptionsLike,
+    progress: ProgressFactory | None,
+    resume: bool,
+    executor: str = "local",
+    address: str | None = None,
+    output_shared: bool | None = None,
+) -> list[RunResult]:
+    """Train ``tasks`` on ``executor``; their results in task order.
+
+    Args:
+        tasks: The runs, each into ``lab_dir / task.folder``.
+        lab_dir: The lab directory (on this machine).
+        options: How they run; ``options.jobs`` local processes, or the CPUs of a local Ray
+            instance.
+        progress: ``factory(folder)`` returning a progress hook, or None.
+        resume: ``lab_dir`` was run into before: complete runs are kept, incomplete ones
+            continue from their checkpoint, missing ones run.
+        executor: ``"local"`` (processes) or ``"ray"`` (Ray core tasks).
+        address: A Ray cluster to join (``"auto"``, ``"host:port"``); None starts a local
+            Ray instance for these runs (unless this process is connected to Ray already).
+        output_shared: Ray only: whether tasks write into ``lab_dir`` directly (True) or send
+            their files through the object store (False); None: each task checks whether it
+            sees ``lab_dir`` (a marker file this driver writes there).
+
+    Raises:
+        RunsFailed: some runs failed (after every other run finished).
+        KeyboardInterrupt: a stop was requested; finished runs are in place, interrupted
+            ones are saved as incomplete.
+        NeuralabError: an unknown executor, Ray missing, or a run on Ray that needs a range
+            test first.
+    """
+    check_executor(executor)
+    if executor == "ray":
+        _check_independent(tasks)
+    collected = _Collected(tasks, progress)
+    todo = []
+    for task in tasks:
+        kept = _kept_run(lab_dir / task.folder) if resume else None
+        if kept is not None:
+            collected.add(_Outcome(task.folder, result=kept))
+        else:
+            todo.append(task)
+    if executor == "ray":
+        _run_on_ray(
+            todo,
+            lab_dir=lab_dir,
+            options=options,
+            resume=resume,
+            address=address,
+            output_shared=output_shared,
+            collected=collected,
+        )
+    elif todo:
+        _run_locally(todo, lab_dir=lab_dir, options=options, resume=resume, collected=collected)
+    return collected.results()
+
+
+def _check_independent(tasks: Sequence[RunTaskLike]) -> None:
+    waiting = sorted({t.spec.name for t in tasks if isinstance(t.spec.compile.learning_rate, str)})
+    if waiting:
+        raise NeuralabError(
+            f"--executor ray: {', '.join(waiting)} use a suggested learning rate, which needs "
+            "the range test before them to finish first. Run with --executor local --jobs 1."
+        )
+
+
+def _kept_run(path: Path) -> RunResult | None:
+    """A complete run of a resumed lab, read back (no worker needed), or None."""
+    from neuralab.config import ExperimentSpec
     from neuralab.runs.runner import RunResult
 
+    run = RunDir(path)
+    if not run.has(files.SPEC) or not run.status.complete:
+        return None
+    spec = ExperimentSpec.model_validate(run.read(SpecRecord).spec)
+    return RunResult.from_dir(path, spec)
 
-def _run_in_worker(
-    task: RunTask,
-    lab_dir: Path,
-    options: FileOptions,
+
+def _backend() -> str:
+    import keras
+
+    return str(keras.backend.backend())
+
+
+# ----------------------------------------------------------------------------- in a worker
+
+
+@contextlib.contextmanager
+def _sigint_requests_stop() -> Iterator[None]:
+    """In a worker: SIGINT (a terminal's Ctrl-C, ``ray.cancel``) asks the run to stop at its
+    next safe point, as the CLI's handler does in the main process."""
+    import signal
+    import threading
+
+    clear_stop_request()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: request_stop())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
+
+
+def _train(
+    task: RunTaskLike,
+    run_dir: Path,
+    options: FileOptionsLike,
     backend: str,
+    *,
     resume: bool,
-    xla_cache: str | None = None,
-) -> RunResult:
-    """One run in a fresh worker process (its own Keras, its own seed)."""
+    xla_cache: str | Path | None,
+) -> _Outcome:
+    """One run in this worker (its own Keras, its own seed), into ``run_dir``."""
     from neuralab.backend import enable_compilation_cache, use_backend
     from neuralab.runs.runner import run_experiment
 
     use_backend(backend)
-    if xla_cache:  # the parent's on-disk compile cache: same-shaped models compile once
+    if xla_cache:  # same-shaped models compile once
         enable_compilation_cache(xla_cache)
-    result = run_experiment(
-        task.spec,
-        run_dir=lab_dir / task.folder,
-        quick=options.quick,
-        lang=options.lang,
-        backend_reason=options.backend_reason,
-        where=task.where,
-        write_report=False,
-        trainer=options.trainer,
-        resume=resume,
-    )
+    with _sigint_requests_stop():
+        try:
+            result = run_experiment(
+                task.spec,
+                run_dir=run_dir,
+                quick=options.quick,
+                lang=options.lang,
+                backend_reason=options.backend_reason,
+                where=task.where,
+                write_report=False,
+                trainer=options.trainer,
+                resume=resume,
+            )
+        except KeyboardInterrupt:
+            return _Outcome(task.folder, interrupted=True)
+        except Exception as exc:
+            return _Outcome(
+                task.folder, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()
+            )
     result.model = None  # live objects stay in the worker
     result.splits = None
-    return result
+    return _Outcome(task.folder, result=result)
 
 
-def run_in_workers(
-    tasks: Sequence[RunTask],
+def _run_in_worker(
+    task: RunTaskLike,
+    lab_dir: Path,
+    options: FileOptionsLike,
+    backend: str,
+    resume: bool,
+    xla_cache: str | None = None,
+) -> _Outcome:
+    """A local worker process: the run is written straight into the lab directory."""
+    return _train(task, lab_dir / task.folder, options, backend, resume=resume, xla_cache=xla_cache)
+
+
+def _ray_task(
+    task: RunTaskLike,
+    options: FileOptionsLike,
+    backend: str,
+    lab_dir: str,
+    token: str,
+    earlier: dict[str, bytes] | None,
+    resume: bool,
+) -> _Shipped:
+    """A Ray task: train one run in a scratch folder and hand it back whole."""
+    import ray
+
+    start = time.perf_counter()
+    shared = _sees_marker(Path(lab_dir), token)
+    parent = Path(lab_dir) if shared else None
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
+    try:
+        run_dir = staging / task.folder
+        if earlier:  # an incomplete run continues from its checkpoint
+            _unpack(earlier, run_dir)
+        outcome = _train(task, run_dir, options, backend, resume=resume, xla_cache=node_cache_dir())
+        if outcome.result is not None:
+            outcome.result.path = Path(lab_dir) / task.folder
+        node = ray.get_runtime_context().get_node_id()
+        if shared:
+            shipped = _Shipped(outcome, staged=staging.name, node=node)
+        else:
+            shipped = _Shipped(outcome, files=_pack(staging), node=node)
+        shipped.seconds = time.perf_counter() - start
+        return shipped
+    finally:
+        if not shared:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sees_marker(lab_dir: Path, token: str) -> bool:
+    try:
+        return (lab_dir / SHARED_MARKER).read_text(encoding="utf-8") == token
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _pack(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by its relative path (POSIX separators)."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _unpack(packed: Mapping[str, bytes], root: Path) -> None:
+    """Write :func:`_pack`'s files under ``root``, refusing paths that leave it."""
+    root.mkdir(parents=True, exist_ok=True)
+    for relative, data in packed.items():
+        parts = Path(relative).parts
+        if not parts or Path(relative).is_absolute() or ".." in parts:
+            raise RunError(f"{root}: refused a file from a worker named {relative!r}.")
+        target = root.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _place(lab_dir: Path, folder: str, staging: Path) -> None:
+    """Move a run trained in ``staging`` into ``lab_dir / folder`` (by rename: whole or not
+    at all) and merge what it wrote beside its folder (TensorBoard logs) into the lab."""
+    import uuid
+
+    source = staging / folder
+    target = lab_dir / folder
+    if source.is_dir():
+        old = lab_dir / f"{STAGING_PREFIX}old-{uuid.uuid4().hex}"
+        if target.exists():
+            target.rename(old)  # the incomplete run this one continued
+        source.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            destination = lab_dir / path.relative_to(staging)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, destination)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _clean_staging(lab_dir: Path) -> None:
+    """Remove scratch folders left by tasks whose worker died (or a killed driver)."""
+    for path in lab_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- local
+
+
+def _run_locally(
+    tasks: Sequence[RunTaskLike],
     *,
     lab_dir: Path,
-    options: FileOptions,
-    progress: ProgressFactory | None,
+    options: FileOptionsLike,
     resume: bool,
-) -> list[RunResult]:
-    """Train ``tasks`` in ``options.jobs`` local worker processes; results in task order."""
+    collected: _Collected,
+) -> None:
+    """``options.jobs`` fresh local processes, each writing its runs into ``lab_dir``."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    import keras
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Keras
     xla_cache = None
@@ -68,27 +526,212 @@ def run_in_workers(
         import jax
 
         xla_cache = getattr(jax.config, "jax_compilation_cache_dir", None)
-    done: dict[str, RunResult] = {}
-    with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(
-                _run_in_worker,
-                task,
-                lab_dir,
-                options,
-                keras.backend.backend(),
-                resume,
-                xla_cache,
-            ): task.folder
+    backend = _backend()
+    # The machine's CPUs shared out: N workers of one thread each on N CPUs, not N x N threads.
+    cpus = max(1, len(os.sched_getaffinity(0)) // options.jobs)
+    with ProcessPoolExecutor(
+        max_workers=options.jobs,
+        mp_context=context,
+        initializer=_start_local_worker,
+        initargs=(worker_environment(backend, cpus=cpus),),
+    ) as pool:
+        futures: dict[Future[_Outcome], str] = {
+            pool.submit(_run_in_worker, task, lab_dir, options, backend, resume, xla_cache): (
+                task.folder
+            )
             for task in tasks
         }
-        for future in as_completed(futures):
-            run = future.result()
-            folder = futures[future]
-            done[folder] = run
-            hook = progress(folder) if progress else None
-            if hook is not None:
-                hook.start(folder, run.training.epochs_run)
-                hook.advance(run.training.epochs_run)
-                hook.finish()
-    return [done[task.folder] for task in tasks]
+        pending = set(futures)
+        stopping = False
+        while pending:
+            finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in finished:
+                collected.add(_local_outcome(future, futures[future]))
+            if stop_requested() and not stopping:
+                stopping = True
+                for future in pending:
+                    future.cancel()  # those not started; the running ones are told below
+                _interrupt_workers()
+
+
+def _local_outcome(future: Any, folder: str) -> _Outcome:
+    if future.cancelled():
+        return _Outcome(folder, interrupted=True)
+    try:
+        outcome: _Outcome = future.result()
+    except Exception as exc:  # the worker process died (BrokenProcessPool), or unpicklable
+        return _Outcome(folder, error=f"{type(exc).__name__}: {exc}")
+    return outcome
+
+
+def _start_local_worker(environment: Mapping[str, str]) -> None:
+    """A local worker before its first run (and before Keras is imported): its threads, and
+    SIGINT ignored between runs (a terminal's Ctrl-C reaches the whole process group; during
+    a run :func:`_sigint_requests_stop` turns it into a stop request)."""
+    import signal
+
+    os.environ.update(environment)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt_workers() -> None:
+    """Ask this process's worker processes to stop their runs at the next safe point."""
+    import multiprocessing
+    import signal
+
+    for child in multiprocessing.active_children():
+        if child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGINT)
+
+
+# ----------------------------------------------------------------------------- Ray
+
+
+def _run_on_ray(
+    tasks: Sequence[RunTaskLike],
+    *,
+    lab_dir: Path,
+    options: FileOptionsLike,
+    resume: bool,
+    address: str | None,
+    output_shared: bool | None,
+    collected: _Collected,
+) -> None:
+    """Each run a Ray core task; the driver places every run that comes back."""
+    ray = _import_ray()
+    _clean_staging(lab_dir)
+    if not tasks:
+        return
+    started = _connect(ray, address=address, cpus=options.jobs)
+    token = secrets.token_hex(16)
+    marker = lab_dir / SHARED_MARKER
+    try:
+        if output_shared is not False:
+            RunDir(lab_dir).write_text(SHARED_MARKER, token)
+        backend = _backend()
+        remote = ray.remote(_ray_task).options(
+            num_cpus=1,
+            max_retries=TASK_RETRIES,
+            retry_exceptions=False,
+            runtime_env={"env_vars": worker_environment(backend)},
+        )
+        refs = {}
+        for task in tasks:
+            earlier = _earlier_files(lab_dir / task.folder) if resume else None
+            ref = remote.remote(
+                task, options, backend, str(lab_dir), token, earlier and ray.put(earlier), resume
+            )
+            refs[ref] = task.folder
+        _collect_from_ray(ray, refs, lab_dir=lab_dir, collected=collected)
+    finally:
+        marker.unlink(missing_ok=True)
+        _clean_staging(lab_dir)
+        if started:
+            ray.shutdown()
+
+
+def _connect(ray: Any, *, address: str | None, cpus: int) -> bool:
+    """Connect to Ray (a cluster, or a new local instance of ``cpus`` CPUs); True if this
+    call did (and so disconnects, or stops the local instance, at the end)."""
+    if ray.is_initialized():
+        return False
+    if address:
+        _check_reachable(address)
+    started = time.perf_counter()
+    # address="local" starts a new instance even when `ray start` ran on this machine.
+    kwargs: dict[str, Any] = {} if address else {"num_cpus": cpus}
+    try:
+        with warnings.catch_warnings():
+            # Ray starts its servers with fork + exec: nothing of this process runs in them.
+            warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+            ray.init(
+                address=address or "local",
+                **kwargs,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
+    except ConnectionError as exc:
+        raise NeuralabError(
+            f"--address {address}: no Ray cluster there ({exc}). Start one with "
+            "`ray start --head`, or leave out --address to use a local Ray instance."
+        ) from exc
+    logger.info("Ray connected in %.1f s: %s", time.perf_counter() - started, address or "local")
+    return True
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``host:port`` address where nothing listens, at once (Ray itself keeps trying
+    for minutes); ``auto`` and ``ray://`` addresses are left to Ray."""
+    import socket
+
+    host, colon, port = address.rpartition(":")
+    if not colon or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NeuralabError(
+            f"--address {address}: no Ray cluster there ({exc.strerror or exc}). Start one "
+            "with `ray start --head` (it prints the address), or leave out --address to use "
+            "a local Ray instance."
+        ) from exc
+
+
+def _earlier_files(path: Path) -> dict[str, bytes] | None:
+    """The files of an incomplete run that a task continues from its checkpoint."""
+    if not (path / files.SPEC).exists():
+        return None
+    return _pack(path)
+
+
+def _collect_from_ray(
+    ray: Any, refs: dict[Any, str], *, lab_dir: Path, collected: _Collected
+) -> None:
+    """Place each run as its task returns; on a stop request cancel the others (those
+    running stop at a safe point and come back incomplete); a second Ctrl-C stops now."""
+    pending = list(refs)
+    stopping = False
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                collected.add(_ray_outcome(ray, ref, refs[ref], lab_dir))
+            if stop_requested() and not stopping:
+                stopping = True
+                for ref in pending:
+                    ray.cancel(ref, force=False)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+
+
+def _ray_outcome(ray: Any, ref: Any, folder: str, lab_dir: Path) -> _Outcome:
+    from ray.exceptions import RayError, RayTaskError, TaskCancelledError
+
+    try:
+        shipped: _Shipped = ray.get(ref)
+    except TaskCancelledError:
+        return _Outcome(folder, interrupted=True)
+    except RayTaskError as exc:  # the task itself failed outside the run (its files)
+        cause = exc.cause if exc.cause is not None else exc
+        return _Outcome(folder, error=f"{type(cause).__name__}: {cause}", detail=str(exc))
+    except RayError as exc:  # its worker died more often than it is retried, or its node
+        lines = str(exc).strip().splitlines()
+        return _Outcome(folder, error=f"{type(exc).__name__}: {lines[0] if lines else ''}")
+    if shipped.staged is not None:
+        staging = lab_dir / shipped.staged
+    else:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=lab_dir))
+        _unpack(shipped.files or {}, staging)
+    _place(lab_dir, folder, staging)
+    logger.debug(
+        "%s came back from node %s after %.2f s in its task (%s)",
+        folder,
+        shipped.node,
+        shipped.seconds,
+        "shared folder" if shipped.staged is not None else "object store",
+    )
+    return shipped.outcome

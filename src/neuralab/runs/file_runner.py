@@ -313,6 +313,8 @@ def run_experiment_file(
     resume: str | Path | None = None,
     narrative: Mapping[str, Mapping[str, str]] | None = None,
     seeds: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> LabResult:
     """Run every experiment of a file in order into ``output/<name>-<timestamp>/``.
 
@@ -336,6 +338,12 @@ def run_experiment_file(
         narrative: The lab's texts by language and key (stored in ``lab.json``).
         seeds: Run every experiment with this many seeds (its ``repeat`` otherwise): the
             spec's seed, then the next ones, each in its own run folder.
+        executor: ``"local"`` (this process, or ``jobs`` worker processes) or ``"ray"``: each
+            run a Ray core task, on a local Ray instance of ``jobs`` CPUs started and stopped
+            for this file, or on the cluster at ``address``
+            (:func:`neuralab.runs.executors.run_in_workers`). A run that fails does not stop
+            the others there: they finish, then ``RunsFailed`` names the failed ones.
+        address: The Ray cluster to join (``"auto"``, ``"host:port"``; ``executor="ray"``).
 
     Returns:
         A :class:`LabResult`; ``report.html`` is written in its folder. On Ctrl-C the
@@ -363,24 +371,30 @@ def run_experiment_file(
     result = LabResult(name=name, path=lab_dir)
     start = time.perf_counter()
     try:
-        if jobs > 1:
-            from neuralab.runs.executors import run_in_workers
+        if jobs > 1 or executor != "local":
+            from neuralab.runs.executors import RunsFailed, run_in_workers
 
             del prepared  # the workers prepare their own
-            result.runs = run_in_workers(
-                [
-                    RunTask(
-                        spec=plan.spec,
-                        folder=plan.folder,
-                        where=_where(experiments, plan.index, plan.spec),
-                    )
-                    for plan in planned
-                ],
-                lab_dir=lab_dir,
-                options=options,
-                progress=progress,
-                resume=resume is not None,
-            )
+            try:
+                result.runs = run_in_workers(
+                    [
+                        RunTask(
+                            spec=plan.spec,
+                            folder=plan.folder,
+                            where=_where(experiments, plan.index, plan.spec),
+                        )
+                        for plan in planned
+                    ],
+                    lab_dir=lab_dir,
+                    options=options,
+                    progress=progress,
+                    resume=resume is not None,
+                    executor=executor,
+                    address=address,
+                )
+            except RunsFailed as failed:  # the report still shows the runs that finished
+                result.runs = failed.runs
+                raise
             written: set[Path] = set()
         else:
             written = _run_in_order(

@@ -1,0 +1,214 @@
+"""A 16-run sweep on 1 and 2 CPUs: ``--jobs 1``, ``--jobs 2`` and ``--executor ray``.
+
+``python benchmarks/sweep.py`` prints the table (each measurement in a fresh process, rounds
+side by side so a busy spell slows all alike); ``python benchmarks/sweep.py measure MODE``
+runs one (MODE: ``jobs1``, ``jobs2``, ``ray``) and prints a JSON line. The figures:
+
+* wall time of the whole command as a user runs it (imports, Ray's start and stop included),
+  and of the sweep itself (``LabResult.wall_time``: from the first run to the last one);
+* Ray's overhead per task: what the sweep costs on Ray beyond the same 2 CPUs as local
+  processes, ``(ray - jobs 2) / 16`` (goal: under 0.5 s), and, from Ray's own timings, the
+  CPU time of the sweep that was not spent inside a task, per task;
+* the speed-up of 2 CPUs over 1: ``jobs 1 / ray`` (goal: at least 1.6x).
+
+Ray runs in a network namespace holding only loopback (``unshare -n``, or ``unshare -rn``
+without root) unless this machine has no other interface: Ray otherwise puts its servers on
+the machine's address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+N_RUNS = 16
+MODES = {"jobs1": "--jobs 1", "jobs2": "--jobs 2", "ray": "--executor ray (2 CPUs)"}
+REPEATS = int(os.environ.get("NEURALAB_BENCH_SWEEP_REPEATS", "3"))
+OVERHEAD_GOAL = 0.5  # seconds per task
+SPEED_UP_GOAL = 1.6
+
+# 16 runs: 4 learning rates x 4 seeds (each its own experiment) of a small MLP, each a second
+# or two of training.
+SWEEP = """
+title = "sweep bench"
+[defaults]
+seed = 11
+[defaults.data]
+name = "circles"
+n_samples = 2000
+noise = 0.1
+test_size = 400
+[defaults.compile]
+loss = "binary_crossentropy"
+optimizer = "Adam"
+[defaults.fit]
+epochs = 60
+batch_size = 32
+
+[[experiments]]
+name = "mlp"
+model.layers = [
+  {type = "Dense", units = 16, activation = "relu"},
+  {type = "Dense", units = 16, activation = "relu"},
+  {type = "Dense", units = 1, activation = "sigmoid"},
+]
+[experiments.variants]
+"compile.learning_rate" = [0.001, 0.003, 0.01, 0.03]
+seed = [11, 12, 13, 14]
+"""
+
+
+def measure(mode: str, folder: Path) -> dict[str, float]:
+    """One sweep in this process (as ``neuralab run`` does it); JSON-ready figures."""
+    start = time.perf_counter()
+    from neuralab.backend import enable_compilation_cache, use_backend
+
+    use_backend("jax")
+    enable_compilation_cache(folder / "xla")
+    from neuralab.config import load_experiments
+    from neuralab.runs.file_runner import run_experiment_file
+
+    in_task: list[float] = []
+    connect: list[float] = []
+
+    class Timings(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            found = re.search(r"after ([0-9.]+) s in its task", text)
+            if found:
+                in_task.append(float(found.group(1)))
+            found = re.search(r"Ray connected in ([0-9.]+) s", text)
+            if found:
+                connect.append(float(found.group(1)))
+
+    executors = logging.getLogger("neuralab.runs.executors")
+    executors.setLevel(logging.DEBUG)
+    executors.addHandler(Timings())
+    lab = run_experiment_file(
+        load_experiments(folder / "sweep.toml"),
+        name=mode,
+        output=folder / "runs",
+        jobs=1 if mode == "jobs1" else 2,
+        executor="ray" if mode == "ray" else "local",
+    )
+    if len(lab.runs) != N_RUNS or lab.status != "complete":
+        raise RuntimeError(f"{mode}: {lab!r}")
+    return {
+        "command": time.perf_counter() - start,
+        "sweep": lab.wall_time,
+        "in_task": sum(in_task),
+        "tasks": len(in_task),
+        "ray_start": connect[0] if connect else 0.0,
+    }
+
+
+def _loopback_only() -> bool:
+    return all(p.name == "lo" for p in Path("/sys/class/net").iterdir())
+
+
+def _command(mode: str, folder: Path) -> list[str]:
+    command = [sys.executable, str(HERE / "sweep.py"), "measure", mode, str(folder)]
+    if mode != "ray" or _loopback_only():
+        return command
+    flag = "-n" if os.geteuid() == 0 else "-rn"
+    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"', *command]
+
+
+def _run(mode: str, folder: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(SRC), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run(
+        _command(mode, folder), env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def sweep_table(console: object) -> object:
+    """The bench's table (a ``rich.table.Table``); ``console.log`` shows each measurement."""
+    from rich.table import Table
+
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "sweep.toml").write_text(SWEEP, encoding="utf-8")
+        # A first round fills the compile caches (this process's and each Ray node's); the
+        # table has the medians of the rounds after it.
+        for round_ in range(REPEATS + 1):
+            for mode in MODES:
+                result = _run(mode, folder)
+                label = "warm-up" if round_ == 0 else f"{round_}/{REPEATS}"
+                console.log(f"sweep {label:7s} {mode:6s} {result}")  # type: ignore[attr-defined]
+                if round_:
+                    runs[mode].append(result)
+
+    def median(mode: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[mode])
+
+    table = Table(
+        title=f"A {N_RUNS}-run sweep on 2 CPUs (seconds, median of {REPEATS}; warm compile "
+        "caches): local processes and Ray"
+    )
+    for column in ("mode", "command", "sweep", "per run", "vs --jobs 1"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for mode, title in MODES.items():
+        sweep = median(mode, "sweep")
+        table.add_row(
+            title,
+            f"{median(mode, 'command'):.1f}",
+            f"{sweep:.1f}",
+            f"{sweep / N_RUNS:.2f}",
+            f"{median('jobs1', 'sweep') / sweep:.2f}x",
+        )
+    overhead = (median("ray", "command") - median("jobs2", "command")) / N_RUNS
+    idle = statistics.median(2 * r["sweep"] - r["in_task"] for r in runs["ray"]) / N_RUNS
+    speed_up = median("jobs1", "command") / median("ray", "command")
+    table.add_section()
+    table.add_row(
+        "Ray's overhead per task: (ray - jobs 2) / 16",
+        "",
+        f"{overhead:.2f}",
+        "",
+        f"< {OVERHEAD_GOAL} s: {'met' if overhead < OVERHEAD_GOAL else 'missed'}",
+    )
+    table.add_row(
+        f"  CPU time outside tasks / 16 (Ray start {median('ray', 'ray_start'):.1f} s incl.)",
+        "",
+        f"{idle:.2f}",
+        "",
+        "",
+    )
+    table.add_row(
+        "Speed-up of 2 CPUs over 1 (whole command): jobs 1 / ray",
+        "",
+        f"{speed_up:.2f}x",
+        "",
+        f">= {SPEED_UP_GOAL}x: {'met' if speed_up >= SPEED_UP_GOAL else 'missed'}",
+    )
+    return table
+
+
+def main() -> None:
+    from rich.console import Console
+
+    console = Console(width=max(Console().width, 140))
+    console.print(sweep_table(console))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "measure":
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        print(json.dumps(measure(sys.argv[2], Path(sys.argv[3]))))
+    else:
+        main()
