@@ -7,14 +7,21 @@ from typing import Annotated
 
 import typer
 
-from neuralab.cli._app import LangOpt, SeedsOpt, _say, _user_errors, app
-from neuralab.cli.choices import Lang, check_choice
+from neuralab.cli._app import SeedsOpt, _say, _user_errors, app
+from neuralab.cli.choices import Lang, check_choice, choice_metavar
 
 
 @app.command("notebook")
 def notebook_command(
     name: Annotated[str, typer.Argument(help="Lab name (see `neuralab labs`).")],
-    lang: LangOpt = "en",
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            metavar=choice_metavar(Lang),
+            help="Language of the notebook's texts and of the lab's reports.",
+        ),
+    ] = "en",
     quick: Annotated[
         bool,
         typer.Option("--quick", help="The notebook runs the lab's quick settings (a smoke run)."),
