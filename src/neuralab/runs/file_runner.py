@@ -66,6 +66,12 @@ class LabResult:
             f"wall_time={self.wall_time:.1f}s, path={str(self.path)!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the lab's results table and figures, drawn from its folder's records."""
+        from neuralab.reports.notebook_html import lab_summary_html
+
+        return lab_summary_html(self.path)
+
 
 @dataclass(frozen=True)
 class FileOptions:
