@@ -25,6 +25,7 @@ from neuralab.cli._app import (
 )
 from neuralab.cli._running import _run_file
 from neuralab.cli.data import AllowUnverifiedOpt, _fetch
+from neuralab.cli.report import LabPdf, PdfOpt
 from neuralab.errors import NeuralabError
 
 
@@ -72,6 +73,7 @@ def lab_command(
         ),
     ] = False,
     allow_unverified: AllowUnverifiedOpt = False,
+    pdf: PdfOpt = False,
 ) -> None:
     """Run a lab: a course chapter reproduced end to end, with its report."""
     with _user_errors():
@@ -83,6 +85,7 @@ def lab_command(
                 raise NeuralabError(f"the {name!r} lab has no data to fetch.")
             _fetch(info.remote, mirror=None, timeout=30.0, allow_unverified=allow_unverified)
         experiments = load_lab_spec(name, data=data)
+        printer = LabPdf(pdf, name=name, output=output, resume=resume)
     _run_file(
         experiments,
         name=name,
@@ -98,3 +101,4 @@ def lab_command(
         seeds=seeds,
         narrative=lab_narratives(name),
     )
+    printer.print_report()

@@ -28,6 +28,46 @@ BrowserOpt = Annotated[
 ]
 
 
+class LabPdf:
+    """``neuralab lab --pdf``: the browser is found before the lab trains (no browser: one
+    error and nothing trained); after it, the lab's report is printed. The lab folder is the
+    one the command made in ``output`` (the only new lab of that name there), or ``resume``."""
+
+    def __init__(self, pdf: bool, *, name: str, output: Path, resume: Path | None) -> None:
+        from neuralab.reports.pdf import find_browser
+
+        self.browser = find_browser() if pdf else None
+        self.name, self.output, self.resume = name, output, resume
+        self.before = set(self._labs()) if pdf else set()
+
+    def _labs(self) -> list[Path]:
+        from neuralab.record import LabDir
+
+        if not self.output.is_dir():
+            return []
+        return [
+            p
+            for p in self.output.iterdir()
+            if p.name.startswith(f"{self.name}-") and LabDir.is_lab(p)
+        ]
+
+    def print_report(self) -> None:
+        if self.browser is None:
+            return
+        with _user_errors():
+            from neuralab.errors import RunError
+            from neuralab.reports.pdf import write_pdf
+
+            made = [p for p in self._labs() if p not in self.before]
+            folder = self.resume if self.resume is not None else (made[0] if made else None)
+            if folder is None or (self.resume is None and len(made) != 1):
+                raise RunError(
+                    f"{self.output}: could not tell which new {self.name!r} lab folder to "
+                    "print; print it with `neuralab report LAB_FOLDER --pdf`."
+                )
+            _say(f"PDF: {write_pdf(folder, browser=self.browser)}")
+
+
 @app.command("report")
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run or lab directory.")],
