@@ -13,8 +13,9 @@ backend is fixed per process):
 
 Usage: ``python benchmarks/run.py [WORKLOAD ...]`` (default: all). Besides the workloads:
 ``image_loading``, ``checkpointing``, ``quick_labs``, ``seeds`` (the circles lab with 5 seeds
-against one seed) and ``populations`` (seed populations against separate runs,
-``benchmarks/population.py``).
+against one seed), ``populations`` (seed populations against separate runs,
+``benchmarks/population.py``) and ``sweep`` (a 16-run sweep with ``--jobs 1``, ``--jobs 2`` and
+``--executor ray``, ``benchmarks/sweep.py``).
 """
 
 from __future__ import annotations
@@ -371,7 +372,12 @@ def main(names: list[str]) -> None:
         from population import population_table
 
         populations = population_table(console)
-    extra = ("image_loading", "checkpointing", "quick_labs", "seeds", "populations")
+    sweep = None
+    if not names or "sweep" in names:
+        from sweep import sweep_table
+
+        sweep = sweep_table(console)
+    extra = ("image_loading", "checkpointing", "quick_labs", "seeds", "populations", "sweep")
     workloads = [n for n in names if n not in extra] if names else list(WORKLOADS)
     for name in workloads:
         title, auto_backend, goals = WORKLOADS[name]
@@ -447,6 +453,8 @@ def main(names: list[str]) -> None:
         console.print(seeds)
     if populations is not None:
         console.print(populations)
+    if sweep is not None:
+        console.print(sweep)
 
 
 if __name__ == "__main__":
