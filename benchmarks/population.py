@@ -11,8 +11,9 @@ Each runs twice on its own fresh compile-cache folder, as the CLI keeps compiled
 disk: the first run (everything compiled) and a later run of the same workload (the epoch
 programs read back from the cache). Times are training seconds for all seeds (compiling
 included; imports, data and model building left out: the same for both). The last column is
-what ``population_pays`` chose: the rule should say "population" exactly where the ratio of
-later runs is above 1.
+what ``population_pays`` chose, and whether that was right: "population" where the later
+runs' ratio is above 1, "separate" where it is below 1.1 (a gain within this machine's noise
+does not pay for a second code path).
 
 Worker mode (one process per measurement): ``python population.py --worker WORKLOAD
 MEMBERS MODE`` prints one JSON line.
@@ -54,6 +55,7 @@ HIDDEN = {
 }
 MEMBERS = (5, 16)
 SEEDS_FROM = 42  # the circles lab's seeds: 42, 43, ...
+NOISE = 1.1
 REPEATS = int(os.environ.get("NEURALAB_BENCH_POPULATION_REPEATS", "1"))
 
 
@@ -196,7 +198,9 @@ def population_table(console: Any, names: list[str] | None = None) -> Any:
             c = {key: statistics.median(values) for key, values in cpu.items()}
             cpu_ratio = c["separate", "later"] / c["population", "later"]
             pays = bool(last["pays"])
-            right = pays == (ratio_later > 1)
+            # Within 10% either way is a tie (this machine's noise): separate runs are right
+            # unless a population gains more.
+            right = ratio_later > 1 if pays else ratio_later < NOISE
             table.add_row(
                 WORKLOADS[workload][0],
                 f"{last['work_per_step']:,}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -218,9 +220,31 @@ def test_member_callbacks_and_the_result_record():
     assert results[0].wall_time == results[1].wall_time > 0
 
 
+def _functional(skip):
+    inputs = keras.Input((2,))
+    a = keras.layers.Dense(4)(inputs)
+    b = keras.layers.Dense(4)(a)
+    outputs = keras.layers.Dense(1)(keras.layers.Add()([a, b] if skip else [b, b]))
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="mse", optimizer="adam")
+    return model
+
+
+def test_functional_models_are_compared_by_their_connections_not_names():
+    # The second model's layers are numbered on from the first's (dense_3, ...).
+    assert can_populate([_functional(True), _functional(True)]) is None
+    assert can_populate([_functional(True), _functional(False)]) == (
+        "model 1 differs from model 0 in its layers"
+    )
+
+
 def test_what_cannot_train_as_a_population_says_why():
+    tensorflow_before = "tensorflow" in sys.modules
     a, b = _circles_model(1), _circles_model(2)
     assert can_populate([a, b], x=TRAIN[0], y=TRAIN[1]) is None
+    # Comparing the models (Keras's serializer) does not import TensorFlow (seconds).
+    if not tensorflow_before:
+        assert "tensorflow" not in sys.modules
     assert can_populate([a]) is None
     assert can_populate([]) == "there are no models"
     assert can_populate([a, a]).startswith("the same model object is given twice")

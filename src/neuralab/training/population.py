@@ -281,7 +281,6 @@ def train_population(
         count = 1
         while loop.done < epochs and not loop.stopped:
             count = min(count, epochs - loop.done)
-            rng_states = [rng.bit_generator.state for rng in rngs]
             orders = np.empty((capacity, members, n), dtype=np.int32)
             for i in range(capacity):
                 for m, rng in enumerate(rngs):
@@ -297,12 +296,7 @@ def train_population(
                 # Stopped inside the chunk: train exactly that many epochs from its start.
                 state, _ = epochs_fn(start_state, orders_dev, np.int32(stop_at), data)
                 loop.commit(state, first + stop_at)
-                if shuffle:  # each generator as if it had drawn only these epochs' orders
-                    for rng, saved in zip(rngs, rng_states, strict=True):
-                        rng.bit_generator.state = saved
-                        for _ in range(stop_at):
-                            rng.permutation(n)
-                count = stop_at
+                break
             seconds = max(elapsed, 1e-6) / count
             count = int(min(capacity, max(1.0, CHUNK_SECONDS / seconds)))
     except KeyboardInterrupt:
@@ -507,7 +501,7 @@ def _signature(model: keras.Model) -> dict[str, Any]:
         except Exception:  # an unserializable loss or metric: equal only if the same object
             compiled = ("unserializable", id(model.loss), repr(model.metrics))
         layers = _without_names(model.get_config())
-    optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
+        optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
     if isinstance(compiled, dict):
         compiled = {k: v for k, v in compiled.items() if k != "optimizer"}
     return {
