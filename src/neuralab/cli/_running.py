@@ -22,6 +22,7 @@ from neuralab.cli._app import (
 from neuralab.cli._progress import _progress_factory
 from neuralab.cli.choices import Backend, Executor, Lang, Trainer, check_choice
 from neuralab.errors import NeuralabError
+from neuralab.reports.i18n import translator
 
 
 def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends: set[str]) -> Any:
@@ -44,11 +45,11 @@ def _select_backend(requested: str, layer_types: tuple[str, ...], spec_backends:
     return choice
 
 
-def _lr_text(run: Any) -> str:
+def _lr_text(run: Any, lang: str = "en") -> str:
     """The LR cell, as the lab report writes it."""
     from neuralab.reports.views import lr_label
 
-    return lr_label(run.spec.to_dict(), run.learning_rate)
+    return lr_label(run.spec.to_dict(), run.learning_rate, lang=lang)
 
 
 def _stat_cell(runs: list[Any], split: str) -> str:
@@ -91,25 +92,29 @@ def _verdict_cell(runs: list[Any], t: Any) -> str:
     return matched
 
 
-def _summary_table(result: Any, lang: str) -> Table:
-    from neuralab.reports.i18n import translator
-
+def _summary_table(
+    result: Any, lang: str, narrative: dict[str, dict[str, str]] | None = None
+) -> Table:
+    """The results of a file of experiments, titled with the lab's title in ``lang`` (from
+    its ``narrative``, as the lab record stores it) or the file's name."""
     t = translator(lang)
+    texts = {**(narrative or {}).get("en", {}), **(narrative or {}).get(lang, {})}
     groups: dict[str, list[Any]] = {}
     for run in result.runs:
         groups.setdefault(run.spec.name, []).append(run)
     several = any(len(runs) > 1 for runs in groups.values())
-    table = Table(title=_title(f"{t['results']}: {result.name}"), title_justify="left")
+    title = texts.get("title") or result.name
+    table = Table(title=_title(f"{t['results']}: {title}"), title_justify="left")
     table.add_column(t["model"], no_wrap=True)
     if several:
         table.add_column(t["seeds"], justify="right")
     table.add_column(t["epochs"], justify="right")
-    table.add_column("LR", justify="right")
-    table.add_column(f"{t['train']} acc", justify="right", no_wrap=True)
+    table.add_column(t["lr"], justify="right")
+    table.add_column(t["train acc"], justify="right", no_wrap=True)
     with_validation = any(run.metric("validation") is not None for run in result.runs)
     if with_validation:
-        table.add_column("Val acc", justify="right", no_wrap=True)
-    table.add_column(f"{t['test']} acc", justify="right", no_wrap=True)
+        table.add_column(t["validation acc"], justify="right", no_wrap=True)
+    table.add_column(t["test acc"], justify="right", no_wrap=True)
     table.add_column(t["chapter"], justify="right", no_wrap=True)
     table.add_column(t["match"], justify="center", no_wrap=True)
     for name, runs in groups.items():
@@ -120,7 +125,7 @@ def _summary_table(result: Any, lang: str) -> Table:
             name,
             *([str(len(runs))] if several else []),
             str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}–{epochs[-1]}",
-            escape(_lr_text(first)),
+            escape(_lr_text(first, lang)),
             _stat_cell(runs, "train"),
             *([_stat_cell(runs, "validation")] if with_validation else []),
             _stat_cell(runs, "test"),
@@ -179,12 +184,13 @@ def _run_file(
                     address=address,
                 )
             if not state.quiet:
-                console.print(_summary_table(result, lang))
+                console.print(_summary_table(result, lang, narrative))
+                t = translator(lang)
                 _say(
-                    f"Backend: {choice.name} ({choice.reason}). "
-                    f"Wall time: {result.wall_time:.1f} s."
+                    f"{t['backend']}: {choice.name} ({choice.reason}). "
+                    f"{t['wall time']}: {result.wall_time:.1f} s."
                 )
-            _say(f"Report: {result.report}")
+            _say(f"{translator(lang)['report']}: {result.report}")
             if stop_requested():  # came after the runs' last safe point: they are complete
                 err_console.print("[yellow]Interrupted[/] after the runs had finished.")
                 raise typer.Exit(130)
