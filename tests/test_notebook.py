@@ -1,10 +1,19 @@
-"""Labs as notebooks: generated and validated for every lab; progress bars; summaries."""
+"""Labs as notebooks: generated for every lab, executed top to bottom by a real kernel.
+
+The circles and fashion-mnist notebooks (quick, one seed) run in the normal suite through
+nbclient and an ipykernel kernel of this interpreter; the other labs' notebooks take minutes
+each and run when ``NEURALAB_ALL_NOTEBOOKS=1`` is set. Every lab's notebook is generated and
+validated in the fast tests.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +260,134 @@ def test_lab_summary_shows_every_experiment(file_dir: Path) -> None:
     assert "Accuracy · Test" in html and "Learning-rate range test" in html
     assert 'alt="Loss vs learning rate"' in html
     assert "Acurácia · Teste" in lab_summary_html(file_dir)
+
+
+# ------------------------------------------------------------------ executed by a kernel
+
+
+def _kernel_manager_class(folder: Path) -> Any:
+    """Kernel managers that start this very interpreter: a kernelspec written for the test,
+    so no user or system kernelspec can put another Python in its place. nbclient makes the
+    manager from this class, so it also shuts the kernel down when the notebook is done."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    spec_dir = folder / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "neuralab test", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
+
+    class Manager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(kernel_spec_manager=specs, **kwargs)
+
+    return Manager
+
+
+KERNEL = "neuralab-test"
+
+
+def _kernel_env(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # As in Jupyter: the kernel picks its inline matplotlib backend itself.
+    env.pop("MPLBACKEND", None)
+    env["NEURALAB_DATA"] = str(folder / "datasets")
+    env["KERAS_HOME"] = str(folder / "keras")
+    # Compiled XLA programs shared with later runs of these tests (as conftest's cache).
+    env["XDG_CACHE_HOME"] = str(Path(tempfile.gettempdir()) / "neuralab-test-notebook-cache")
+    return env
+
+
+def execute_lab_notebook(name: str, folder: Path, *, lang: str = "en") -> tuple[Any, float]:
+    """Write lab ``name``'s quick notebook (one seed) and run it top to bottom in a kernel."""
+    import time
+
+    from nbclient import NotebookClient
+
+    path = write_notebook(name, folder / f"{name}.ipynb", lang=lang, quick=True, seeds=1)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
+    client = NotebookClient(
+        notebook,
+        kernel_name=KERNEL,
+        kernel_manager_class=_kernel_manager_class(folder),
+        timeout=900,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    began = time.perf_counter()
+    client.execute(env=_kernel_env(folder))
+    elapsed = time.perf_counter() - began
+    nbformat.write(notebook, folder / f"{name}.executed.ipynb")
+    return notebook, elapsed
+
+
+def _outputs(cell: Any, mime: str) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif mime in output.get("data", {}):
+            parts.append(output.data[mime])
+    return "\n".join(parts)
+
+
+def _check_executed(notebook: Any, name: str, *, table_headings: tuple[str, ...]) -> None:
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    assert _outputs(code[-1], "text/plain").strip() == sys.executable  # this interpreter
+    # The run cell drew a progress bar per experiment, updated to its last epoch.
+    run_cell = next(c for c in code if "run_lab(" in c.source)
+    bars = _outputs(run_cell, "text/html")
+    spec = load_lab_spec(name)
+    for experiment in spec.names():
+        assert re.search(rf"<b>{experiment}</b> <progress value='(\d+)' max='\1'", bars)
+    # Each experiment's cell shows its table and figures; the last one the lab's table.
+    for experiment in spec.names():
+        cell = next(c for c in code if c.source == f'lab["{experiment}"]')
+        html = _outputs(cell, "text/html")
+        assert f"<b>{experiment}</b>" in html and "data:image/png;base64," in html, experiment
+    lab_html = _outputs(code[-2], "text/html")
+    assert code[-2].source == "lab"
+    for heading in table_headings:
+        assert heading in lab_html, heading
+    for experiment in spec.names():
+        assert f"<td>{experiment}</td>" in lab_html, experiment
+
+
+@pytest.fixture(scope="module")
+def circles_notebook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, float]:
+    return execute_lab_notebook("circles", tmp_path_factory.mktemp("nb-circles"), lang="pt")
+
+
+def test_circles_notebook_runs_top_to_bottom(circles_notebook: tuple[Any, float]) -> None:
+    notebook, seconds = circles_notebook
+    print(f"circles notebook (quick, 1 seed): {seconds:.1f} s")
+    _check_executed(notebook, "circles", table_headings=("Acurácia · Teste", "Taxa de aprendizado"))
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    suggestions = next(c for c in code if "lr_test" in c.source)
+    assert "midpoint" in _outputs(suggestions, "text/plain")
+    boundary = _outputs(next(c for c in code if c.source == 'lab["model_8"]'), "text/html")
+    assert 'alt="Limite de decisão"' in boundary
+
+
+def test_fashion_mnist_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
+    notebook, seconds = execute_lab_notebook("fashion-mnist", tmp_path)
+    print(f"fashion-mnist notebook (quick): {seconds:.1f} s")
+    _check_executed(notebook, "fashion-mnist", table_headings=("Accuracy · Test", "Parameters"))
+    cell = next(c for c in notebook.cells if c.source == 'lab["mlp"]')
+    assert 'alt="Confusion matrix"' in _outputs(cell, "text/html")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("NEURALAB_ALL_NOTEBOOKS") != "1",
+    reason="minutes each: set NEURALAB_ALL_NOTEBOOKS=1 to run every lab's notebook",
+)
+@pytest.mark.parametrize("name", ["pizza-steak", "higgs-overfitting", "cat-vs-noncat"])
+def test_other_lab_notebooks_run_top_to_bottom(name: str, tmp_path: Path) -> None:
+    notebook, seconds = execute_lab_notebook(name, tmp_path)
+    print(f"{name} notebook (quick): {seconds:.1f} s")
+    _check_executed(notebook, name, table_headings=("Accuracy · Test",))

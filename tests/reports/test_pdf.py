@@ -1,4 +1,8 @@
-"""report.pdf: printed by headless Chromium, read back with poppler (pdftotext) and pypdf."""
+"""report.pdf: printed by headless Chromium, read back with poppler (pdftotext) and pypdf.
+
+One quick lab with one seed (``neuralab lab circles --quick --seeds 1 --pdf``) is run for the
+module; its run and lab reports are printed again by ``neuralab report --pdf``.
+"""
 
 from __future__ import annotations
 
@@ -23,31 +27,6 @@ needs_browser = pytest.mark.skipif(
 )
 
 A4_POINTS = (595.0, 842.0)
-
-SPEC = """
-title = "pdf"
-[defaults]
-seed = 1
-[defaults.data]
-name = "circles"
-n_samples = 200
-test_size = 40
-[defaults.compile]
-loss = "binary_crossentropy"
-optimizer = "Adam"
-learning_rate = 0.01
-[defaults.fit]
-epochs = 3
-batch_size = 32
-
-[[experiments]]
-name = "small"
-title = "A small network"
-model.layers = [
-  {type = "Dense", units = 4, activation = "relu"},
-  {type = "Dense", units = 1, activation = "sigmoid"},
-]
-"""
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None):
@@ -78,15 +57,52 @@ def _is_a4(size: tuple[float, float]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One run (``small``) in the folder ``neuralab run`` writes for its file."""
-    root = tmp_path_factory.mktemp("pdf")
-    spec = root / "spec.toml"
-    spec.write_text(SPEC, encoding="utf-8")
-    result = _invoke("--quiet", "run", str(spec), "--output", str(root / "runs"))
+def lab_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``neuralab lab circles --quick --seeds 1 --lang pt --pdf``, once for the module: the
+    lab folder and what the command printed."""
+    if not any(shutil.which(name) for name in ("chromium", "google-chrome")):
+        pytest.skip("no Chromium or Chrome to print with")
+    out = tmp_path_factory.mktemp("pdf") / "runs"
+    result = _invoke(
+        "--quiet",
+        *("lab", "circles", "--quick", "--seeds", "1", "--lang", "pt", "--pdf"),
+        *("--output", str(out)),
+    )
     assert result.exit_code == 0, result.output
-    (folder,) = [p for p in (root / "runs").iterdir() if p.is_dir()]
-    return folder / "small"
+    (lab,) = [p for p in out.iterdir() if p.is_dir()]
+    return lab, result.output
+
+
+@pytest.fixture(scope="module")
+def run_dir(lab_run: tuple[Path, str]) -> Path:
+    """One run of that lab (the range test's, which has every kind of figure)."""
+    return lab_run[0] / "model_9"
+
+
+@needs_browser
+def test_lab_pdf_prints_the_lab_report_in_its_language(lab_run: tuple[Path, str]) -> None:
+    lab, output = lab_run
+    pdf = lab / files.REPORT_PDF
+    assert f"PDF: {pdf}" in output
+    pages = _pages(pdf)
+    assert len(pages) >= 2 and all(_is_a4(size) for size in pages), pages
+    text = _pdf_text(pdf)
+    for heading in ("make_circles", "Resultados", "Teste de faixa da taxa de aprendizado"):
+        assert heading in text, heading
+    assert "Results" not in text
+    for model in ("model_1", "model_10"):
+        assert model in text
+    assert not list(lab.glob(".*.tmp"))
+
+
+def test_lab_pdf_without_a_browser_fails_before_training(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = _invoke(
+        "lab", "circles", "--quick", "--pdf", "--output", str(out), env={"PATH": str(tmp_path)}
+    )
+    assert result.exit_code == 1, result.output
+    assert "none was found on PATH" in result.output and "Traceback" not in result.output
+    assert not out.exists()  # nothing trained, nothing written
 
 
 @needs_browser
@@ -100,8 +116,9 @@ def test_report_pdf_prints_the_run_report_on_a4_pages(run_dir: Path) -> None:
     assert len(pages) >= 1
     assert all(_is_a4(size) for size in pages), pages
     text = _pdf_text(pdf)
-    for heading in ("A small network", "Run report", "Learning curves", "Decision boundary"):
+    for heading in ("Learning-rate range test", "Run report", "Learning curves"):
         assert heading in text, heading
+    assert "Decision boundary" in text and "model_9" in text
     # Closed <details> of the page are printed open: the same content as the HTML.
     assert "Total params" in text and '"batch_size": 32' in text
     assert not list(run_dir.glob(".*.tmp")), "a temporary file was left behind"
@@ -117,23 +134,23 @@ def test_report_pdf_follows_lang(run_dir: Path) -> None:
     assert "Learning curves" not in text
 
 
-def test_no_browser_is_one_clear_error_and_writes_nothing(run_dir: Path, tmp_path: Path) -> None:
-    pdf = run_dir / files.REPORT_PDF
-    pdf.unlink(missing_ok=True)
-    html_before = (run_dir / files.REPORT).stat().st_mtime_ns
-    result = _invoke("report", str(run_dir), "--pdf", env={"PATH": str(tmp_path)})
+def test_no_browser_is_one_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    # The browser is looked for before the report is rebuilt: nothing is written.
+    result = _invoke("report", str(folder), "--pdf", env={"PATH": str(tmp_path)})
     assert result.exit_code == 1, result.output
-    assert "Error:" in result.output and "Traceback" not in result.output
+    assert result.output.startswith("Error:") and "Traceback" not in result.output
     assert "none was found on PATH" in result.output
     assert "apt-get install chromium" in result.output
-    assert not pdf.exists()
-    assert (run_dir / files.REPORT).stat().st_mtime_ns == html_before  # checked first
+    assert list(folder.iterdir()) == []
 
 
-def test_a_browser_that_is_not_there_is_named(run_dir: Path) -> None:
-    result = _invoke("report", str(run_dir), "--pdf", "--browser", "/no/such/chromium")
+def test_a_browser_that_is_not_there_is_named(tmp_path: Path) -> None:
+    result = _invoke("report", str(tmp_path), "--pdf", "--browser", "/no/such/chromium")
     assert result.exit_code == 1, result.output
     assert "Received: browser='/no/such/chromium'" in result.output
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(NeuralabError, match="Received: browser="):
         find_browser("no-such-browser-anywhere")
 
@@ -145,7 +162,7 @@ def _fake_browser(folder: Path, script: str) -> Path:
     return path
 
 
-def test_a_failing_browser_leaves_the_old_pdf(run_dir: Path, tmp_path: Path) -> None:
+def test_a_failing_browser_leaves_the_old_pdf(tmp_path: Path) -> None:
     target = tmp_path / "report.pdf"
     target.write_bytes(b"%PDF-1.4 the previous one")
     crashing = _fake_browser(tmp_path, "echo 'cannot open display' >&2\nexit 3\n")
