@@ -8,6 +8,7 @@ to see Ray retry it; nothing of neuralab is replaced.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -218,6 +219,33 @@ def test_a_sweep_on_ray_gives_the_numbers_and_the_layout_of_a_local_run(
     assert ray.is_initialized()  # a Ray this process was connected to is left as it was
 
 
+def test_the_seeds_of_a_population_are_one_task_with_the_numbers_of_jobs_1(
+    kill_dir, sweep, tmp_path, caplog
+):
+    # The file runner trains these seeds as one population (one vmapped program): so does
+    # their one task, and their numbers are those of the runs here.
+    head, deep, _ = SWEEP.split("[[experiments]]")
+    deep = deep.replace('variants = {"compile.learning_rate" = [0.01, 0.03]}', "repeat = 2")
+    path = tmp_path / "seeds.toml"
+    path.write_text(head + "[[experiments]]" + deep, encoding="utf-8")
+    experiments = load_experiments(path)
+    here = run_experiment_file(experiments, name="here", output=tmp_path / "here")
+    caplog.set_level(logging.DEBUG, logger="neuralab.runs.executors")
+    there = run_experiment_file(
+        experiments, name="there", output=tmp_path / "there", executor="ray"
+    )
+    assert [r.path.name for r in there.runs] == ["deep-seed3", "deep-seed4"]
+    assert "deep-seed3 + deep-seed4 came back from node" in caplog.text
+    for a, b in zip(here.runs, there.runs, strict=True):
+        assert a.training.trainer == b.training.trainer == "population"
+        pd.testing.assert_frame_equal(
+            RunDir(a.path).read_history(), RunDir(b.path).read_history(), check_exact=True
+        )
+        assert (
+            RunDir(a.path).read(MetricsRecord).metrics == RunDir(b.path).read(MetricsRecord).metrics
+        )
+
+
 def test_a_worker_that_dies_mid_run_is_retried_without_a_duplicate(
     kill_dir, sweep, sequential, tmp_path
 ):
@@ -309,12 +337,17 @@ def _stop_when(ready, *, timeout: float = 120) -> threading.Thread:  # type: ign
 
 
 def _mid_run(out: Path, name: str) -> bool:
-    """A checkpoint of run ``name`` exists in a task's scratch folder of the lab."""
-    return any(out.glob(f"*/{STAGING_PREFIX}*/{name}/{files.CHECKPOINT}"))
+    """A checkpoint of run ``name`` exists: in the lab, or in a task's scratch folder there."""
+    return any(out.glob(f"*/{name}/{files.CHECKPOINT}")) or any(
+        out.glob(f"*/{STAGING_PREFIX}*/{name}/{files.CHECKPOINT}")
+    )
 
 
-def test_ctrl_c_cancels_the_tasks_and_resume_reruns_only_what_is_unfinished(
-    kill_dir, sweep, sequential, tmp_path
+@pytest.mark.parametrize(
+    "stopped_on", [{"executor": "ray"}, {"executor": "local", "jobs": 2}], ids=["ray", "jobs-2"]
+)
+def test_ctrl_c_cancels_the_tasks_and_resume_on_ray_reruns_only_what_is_unfinished(
+    kill_dir, sweep, sequential, tmp_path, stopped_on
 ):
     experiments = load_experiments(sweep.parent / "long.toml")
     folders = ["long", *FOLDERS[:2]]
@@ -322,7 +355,7 @@ def test_ctrl_c_cancels_the_tasks_and_resume_reruns_only_what_is_unfinished(
     watcher = _stop_when(lambda: _mid_run(out, "long"))
     try:
         with pytest.raises(KeyboardInterrupt):
-            run_experiment_file(experiments, name="stop", output=out, executor="ray")
+            run_experiment_file(experiments, name="stop", output=out, **stopped_on)
     finally:
         watcher.join(timeout=5)
         clear_stop_request()

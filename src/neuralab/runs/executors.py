@@ -14,7 +14,9 @@ CPU and a JAX compile cache per node keyed by the node's CPU.
 
 Both executors: every run is seeded on its own, so its numbers do not depend on the worker, the
 node or the order runs finish in, and folders are named by :func:`~neuralab.runs.file_runner.
-plan_runs` (experiment and seed), never by worker. Complete runs of a resumed lab are kept
+plan_runs` (experiment and seed), never by worker. The seeds of an experiment that the file
+runner trains as one population (one vmapped program) are one task here too, so a sweep gives
+the same numbers on every executor. Complete runs of a resumed lab are kept
 without a worker; an incomplete one continues from its checkpoint (on Ray, its folder is
 shipped to the task). A Python error in one run does not stop the others: they finish, then
 :class:`RunsFailed` names each failed run. A stop request (Ctrl-C) cancels the runs that have
@@ -36,7 +38,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -124,11 +126,25 @@ class _Outcome:
     interrupted: bool = False
 
 
+@dataclass(frozen=True)
+class _WorkItem:
+    """What one worker trains: one run, or the seeds of an experiment as one population."""
+
+    tasks: tuple[RunTaskLike, ...]
+    population: bool = False
+    notes: tuple[str, ...] = ()
+    light: frozenset[str] = frozenset()  # folders whose report shows the curves only
+
+    @property
+    def folders(self) -> list[str]:
+        return [task.folder for task in self.tasks]
+
+
 @dataclass
 class _Shipped:
-    """A Ray task's answer: the outcome and the run's files, or their scratch folder."""
+    """A Ray task's answer: its runs' outcomes and files, or their scratch folder."""
 
-    outcome: _Outcome
+    outcomes: list[_Outcome]
     files: dict[str, bytes] | None = None
     staged: str | None = None
     node: str = ""
@@ -145,7 +161,7 @@ class _Collected:
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
 
-    def add(self, outcome: _Outcome) -> None:
+    def add(self, outcome: _Outcome, *, show: bool = True) -> None:
         if outcome.interrupted:
             self.interrupted = True
         elif outcome.error is not None:
@@ -153,8 +169,11 @@ class _Collected:
             if outcome.detail:
                 logger.debug("%s failed:\n%s", outcome.folder, outcome.detail)
         elif outcome.result is not None:
+            if outcome.detail:
+                logger.debug("%s: %s", outcome.folder, outcome.detail)
             self.done[outcome.folder] = outcome.result
-            self._show(outcome.folder, outcome.result)
+            if show:
+                self._show(outcome.folder, outcome.result)
 
     def _show(self, folder: str, run: RunResult) -> None:
         hook = self.progress(folder) if self.progress else None
@@ -260,6 +279,9 @@ def run_in_workers(
     executor: str = "local",
     address: str | None = None,
     output_shared: bool | None = None,
+    together: Sequence[Sequence[str]] = (),
+    notes: Mapping[str, Sequence[str]] | None = None,
+    light_reports: Collection[str] = (),
 ) -> list[RunResult]:
     """Train ``tasks`` on ``executor``; their results in task order.
 
@@ -277,6 +299,12 @@ def run_in_workers(
         output_shared: Ray only: whether tasks write into ``lab_dir`` directly (True) or send
             their files through the object store (False); None: each task checks whether it
             sees ``lab_dir`` (a marker file this driver writes there).
+        together: Folders of runs (the seeds of one experiment) that train as one
+            population, in one worker.
+        notes: Notes to record with a run's training, by folder (why its experiment's seeds
+            trained one by one).
+        light_reports: Folders whose run report shows the curves only (an experiment's other
+            seeds). Each worker draws the reports of its runs, beside training.
 
     Raises:
         RunsFailed: some runs failed (after every other run finished).
@@ -293,12 +321,13 @@ def run_in_workers(
     for task in tasks:
         kept = _kept_run(lab_dir / task.folder) if resume else None
         if kept is not None:
-            collected.add(_Outcome(task.folder, result=kept))
+            collected.add(_Outcome(task.folder, result=kept), show=False)
         else:
             todo.append(task)
+    items = _work_items(todo, together, notes or {}, frozenset(light_reports))
     if executor == "ray":
         _run_on_ray(
-            todo,
+            items,
             lab_dir=lab_dir,
             options=options,
             resume=resume,
@@ -306,9 +335,33 @@ def run_in_workers(
             output_shared=output_shared,
             collected=collected,
         )
-    elif todo:
-        _run_locally(todo, lab_dir=lab_dir, options=options, resume=resume, collected=collected)
+    elif items:
+        _run_locally(items, lab_dir=lab_dir, options=options, resume=resume, collected=collected)
     return collected.results()
+
+
+def _work_items(
+    tasks: Sequence[RunTaskLike],
+    together: Sequence[Sequence[str]],
+    notes: Mapping[str, Sequence[str]],
+    light: frozenset[str],
+) -> list[_WorkItem]:
+    """``tasks`` as work items in their order: each population where its first seed is."""
+    population = {folder: tuple(group) for group in together for folder in group}
+    by_folder = {task.folder: task for task in tasks}
+    items: list[_WorkItem] = []
+    placed: set[str] = set()
+    for task in tasks:
+        if task.folder in placed:
+            continue
+        group = [by_folder[f] for f in population.get(task.folder, ()) if f in by_folder]
+        if len(group) > 1:
+            items.append(_WorkItem(tuple(group), population=True, light=light))
+            placed.update(t.folder for t in group)
+        else:
+            items.append(_WorkItem((task,), notes=tuple(notes.get(task.folder, ())), light=light))
+            placed.add(task.folder)
+    return items
 
 
 def _check_independent(tasks: Sequence[RunTaskLike]) -> None:
@@ -361,67 +414,117 @@ def _sigint_requests_stop() -> Iterator[None]:
 
 
 def _train(
-    task: RunTaskLike,
-    run_dir: Path,
+    item: _WorkItem,
+    root: Path,
     options: FileOptionsLike,
     backend: str,
     *,
     resume: bool,
     xla_cache: str | Path | None,
-) -> _Outcome:
-    """One run in this worker (its own Keras, its own seed), into ``run_dir``."""
+) -> list[_Outcome]:
+    """One work item in this worker (its own Keras, each run its own seed), its runs into
+    ``root / folder``."""
     from neuralab.backend import enable_compilation_cache, use_backend
-    from neuralab.runs.runner import run_experiment
 
     use_backend(backend)
     if xla_cache:  # same-shaped models compile once
         enable_compilation_cache(xla_cache)
     with _sigint_requests_stop():
         try:
-            result = run_experiment(
-                task.spec,
-                run_dir=run_dir,
-                quick=options.quick,
-                lang=options.lang,
-                backend_reason=options.backend_reason,
-                where=task.where,
-                write_report=False,
-                trainer=options.trainer,
-                resume=resume,
-            )
+            runs = _train_runs(item, root, options, resume=resume)
         except KeyboardInterrupt:
-            return _Outcome(task.folder, interrupted=True)
+            return [_Outcome(folder, interrupted=True) for folder in item.folders]
         except Exception as exc:
-            return _Outcome(
-                task.folder, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()
-            )
-    result.model = None  # live objects stay in the worker
-    result.splits = None
-    return _Outcome(task.folder, result=result)
+            error, detail = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            return [_Outcome(folder, error=error, detail=detail) for folder in item.folders]
+    outcomes = []
+    for folder, run in zip(item.folders, runs, strict=True):
+        run.model = None  # live objects stay in the worker
+        run.splits = None
+        detail = _draw_report(item, root, folder, options)
+        outcomes.append(_Outcome(folder, result=run, detail=detail))
+    return outcomes
+
+
+def _draw_report(item: _WorkItem, root: Path, folder: str, options: FileOptionsLike) -> str:
+    """Draw a finished run's report in its worker (the lab report then only links it); a
+    report that fails is left to the lab report, which draws what is missing."""
+    from neuralab.reports.html import write_run_report
+
+    try:
+        write_run_report(root / folder, lang=options.lang, light=folder in item.light)
+    except Exception:
+        (root / folder / files.REPORT).unlink(missing_ok=True)
+        return f"its report was not drawn in its worker:\n{traceback.format_exc()}"
+    return ""
+
+
+def _train_runs(
+    item: _WorkItem, root: Path, options: FileOptionsLike, *, resume: bool
+) -> list[RunResult]:
+    from neuralab.runs.runner import run_experiment
+
+    first = item.tasks[0]
+    if not item.population:
+        run = run_experiment(
+            first.spec,
+            run_dir=root / first.folder,
+            quick=options.quick,
+            lang=options.lang,
+            backend_reason=options.backend_reason,
+            where=first.where,
+            write_report=False,
+            trainer=options.trainer,
+            resume=resume,
+            notes=item.notes,
+        )
+        return [run]
+    from neuralab.runs.population_run import run_population
+    from neuralab.runs.prepare import prepare_experiment
+    from neuralab.runs.runner import RunOptions
+
+    cache: dict[str, Any] = {}  # the seeds share their data, loaded once
+    prepared = [
+        prepare_experiment(t.spec, quick=options.quick, where=t.where, data_cache=cache)
+        for t in item.tasks
+    ]
+    return run_population(
+        prepared,
+        [root / folder for folder in item.folders],
+        RunOptions(
+            quick=options.quick,
+            lang=options.lang,
+            backend_reason=options.backend_reason,
+            where=first.where,
+            write_report=False,
+            trainer=options.trainer,
+            group=first.spec.name,
+        ),
+    )
 
 
 def _run_in_worker(
-    task: RunTaskLike,
+    item: _WorkItem,
     lab_dir: Path,
     options: FileOptionsLike,
     backend: str,
     resume: bool,
     xla_cache: str | None = None,
-) -> _Outcome:
-    """A local worker process: the run is written straight into the lab directory."""
-    return _train(task, lab_dir / task.folder, options, backend, resume=resume, xla_cache=xla_cache)
+) -> list[_Outcome]:
+    """A local worker process: the runs are written straight into the lab directory."""
+    return _train(item, lab_dir, options, backend, resume=resume, xla_cache=xla_cache)
 
 
 def _ray_task(
-    task: RunTaskLike,
+    item: _WorkItem,
     options: FileOptionsLike,
     backend: str,
     lab_dir: str,
     token: str,
-    earlier: dict[str, bytes] | None,
+    earlier: dict[str, dict[str, bytes]] | None,
     resume: bool,
 ) -> _Shipped:
-    """A Ray task: train one run in a scratch folder and hand it back whole."""
+    """A Ray task: train a work item in a scratch folder and hand its runs back whole."""
     import ray
 
     start = time.perf_counter()
@@ -429,17 +532,19 @@ def _ray_task(
     parent = Path(lab_dir) if shared else None
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
     try:
-        run_dir = staging / task.folder
-        if earlier:  # an incomplete run continues from its checkpoint
-            _unpack(earlier, run_dir)
-        outcome = _train(task, run_dir, options, backend, resume=resume, xla_cache=node_cache_dir())
-        if outcome.result is not None:
-            outcome.result.path = Path(lab_dir) / task.folder
+        for folder, packed in (earlier or {}).items():  # incomplete runs go on from checkpoints
+            _unpack(packed, staging / folder)
+        outcomes = _train(
+            item, staging, options, backend, resume=resume, xla_cache=node_cache_dir()
+        )
+        for outcome in outcomes:
+            if outcome.result is not None:
+                outcome.result.path = Path(lab_dir) / outcome.folder
         node = ray.get_runtime_context().get_node_id()
         if shared:
-            shipped = _Shipped(outcome, staged=staging.name, node=node)
+            shipped = _Shipped(outcomes, staged=staging.name, node=node)
         else:
-            shipped = _Shipped(outcome, files=_pack(staging), node=node)
+            shipped = _Shipped(outcomes, files=_pack(staging), node=node)
         shipped.seconds = time.perf_counter() - start
         return shipped
     finally:
@@ -478,14 +583,16 @@ def _unpack(packed: Mapping[str, bytes], root: Path) -> None:
         target.write_bytes(data)
 
 
-def _place(lab_dir: Path, folder: str, staging: Path) -> None:
-    """Move a run trained in ``staging`` into ``lab_dir / folder`` (by rename: whole or not
-    at all) and merge what it wrote beside its folder (TensorBoard logs) into the lab."""
+def _place(lab_dir: Path, folders: Sequence[str], staging: Path) -> None:
+    """Move the runs trained in ``staging`` into ``lab_dir`` (each by rename: whole or not at
+    all) and merge what they wrote beside their folders (TensorBoard logs) into the lab."""
     import uuid
 
-    source = staging / folder
-    target = lab_dir / folder
-    if source.is_dir():
+    for folder in folders:
+        source = staging / folder
+        target = lab_dir / folder
+        if not source.is_dir():
+            continue
         old = lab_dir / f"{STAGING_PREFIX}old-{uuid.uuid4().hex}"
         if target.exists():
             target.rename(old)  # the incomplete run this one continued
@@ -509,7 +616,7 @@ def _clean_staging(lab_dir: Path) -> None:
 
 
 def _run_locally(
-    tasks: Sequence[RunTaskLike],
+    items: Sequence[_WorkItem],
     *,
     lab_dir: Path,
     options: FileOptionsLike,
@@ -535,18 +642,17 @@ def _run_locally(
         initializer=_start_local_worker,
         initargs=(worker_environment(backend, cpus=cpus),),
     ) as pool:
-        futures: dict[Future[_Outcome], str] = {
-            pool.submit(_run_in_worker, task, lab_dir, options, backend, resume, xla_cache): (
-                task.folder
-            )
-            for task in tasks
+        futures: dict[Future[list[_Outcome]], _WorkItem] = {
+            pool.submit(_run_in_worker, item, lab_dir, options, backend, resume, xla_cache): item
+            for item in items
         }
         pending = set(futures)
         stopping = False
         while pending:
             finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in finished:
-                collected.add(_local_outcome(future, futures[future]))
+                for outcome in _local_outcomes(future, futures[future]):
+                    collected.add(outcome)
             if stop_requested() and not stopping:
                 stopping = True
                 for future in pending:
@@ -554,14 +660,14 @@ def _run_locally(
                 _interrupt_workers()
 
 
-def _local_outcome(future: Any, folder: str) -> _Outcome:
+def _local_outcomes(future: Any, item: _WorkItem) -> list[_Outcome]:
     if future.cancelled():
-        return _Outcome(folder, interrupted=True)
+        return [_Outcome(folder, interrupted=True) for folder in item.folders]
     try:
-        outcome: _Outcome = future.result()
+        outcomes: list[_Outcome] = future.result()
     except Exception as exc:  # the worker process died (BrokenProcessPool), or unpicklable
-        return _Outcome(folder, error=f"{type(exc).__name__}: {exc}")
-    return outcome
+        return [_Outcome(f, error=f"{type(exc).__name__}: {exc}") for f in item.folders]
+    return outcomes
 
 
 def _start_local_worker(environment: Mapping[str, str]) -> None:
@@ -589,7 +695,7 @@ def _interrupt_workers() -> None:
 
 
 def _run_on_ray(
-    tasks: Sequence[RunTaskLike],
+    items: Sequence[_WorkItem],
     *,
     lab_dir: Path,
     options: FileOptionsLike,
@@ -598,10 +704,10 @@ def _run_on_ray(
     output_shared: bool | None,
     collected: _Collected,
 ) -> None:
-    """Each run a Ray core task; the driver places every run that comes back."""
+    """Each work item a Ray core task; the driver places every run that comes back."""
     ray = _import_ray()
     _clean_staging(lab_dir)
-    if not tasks:
+    if not items:
         return
     started = _connect(ray, address=address, cpus=options.jobs)
     token = secrets.token_hex(16)
@@ -617,12 +723,12 @@ def _run_on_ray(
             runtime_env={"env_vars": worker_environment(backend)},
         )
         refs = {}
-        for task in tasks:
-            earlier = _earlier_files(lab_dir / task.folder) if resume else None
+        for item in items:
+            earlier = _earlier_files(lab_dir, item.folders) if resume else None
             ref = remote.remote(
-                task, options, backend, str(lab_dir), token, earlier and ray.put(earlier), resume
+                item, options, backend, str(lab_dir), token, earlier and ray.put(earlier), resume
             )
-            refs[ref] = task.folder
+            refs[ref] = item
         _collect_from_ray(ray, refs, lab_dir=lab_dir, collected=collected)
     finally:
         marker.unlink(missing_ok=True)
@@ -679,15 +785,13 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         ) from exc
 
 
-def _earlier_files(path: Path) -> dict[str, bytes] | None:
-    """The files of an incomplete run that a task continues from its checkpoint."""
-    if not (path / files.SPEC).exists():
-        return None
-    return _pack(path)
+def _earlier_files(lab_dir: Path, folders: Sequence[str]) -> dict[str, dict[str, bytes]]:
+    """The files of the incomplete runs a task continues from their checkpoints, by folder."""
+    return {f: _pack(lab_dir / f) for f in folders if (lab_dir / f / files.SPEC).exists()}
 
 
 def _collect_from_ray(
-    ray: Any, refs: dict[Any, str], *, lab_dir: Path, collected: _Collected
+    ray: Any, refs: dict[Any, _WorkItem], *, lab_dir: Path, collected: _Collected
 ) -> None:
     """Place each run as its task returns; on a stop request cancel the others (those
     running stop at a safe point and come back incomplete); a second Ctrl-C stops now."""
@@ -697,7 +801,8 @@ def _collect_from_ray(
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
             for ref in ready:
-                collected.add(_ray_outcome(ray, ref, refs[ref], lab_dir))
+                for outcome in _ray_outcomes(ray, ref, refs[ref], lab_dir):
+                    collected.add(outcome)
             if stop_requested() and not stopping:
                 stopping = True
                 for ref in pending:
@@ -708,30 +813,32 @@ def _collect_from_ray(
         raise
 
 
-def _ray_outcome(ray: Any, ref: Any, folder: str, lab_dir: Path) -> _Outcome:
+def _ray_outcomes(ray: Any, ref: Any, item: _WorkItem, lab_dir: Path) -> list[_Outcome]:
     from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
     try:
         shipped: _Shipped = ray.get(ref)
     except TaskCancelledError:
-        return _Outcome(folder, interrupted=True)
-    except RayTaskError as exc:  # the task itself failed outside the run (its files)
+        return [_Outcome(folder, interrupted=True) for folder in item.folders]
+    except RayTaskError as exc:  # the task itself failed outside the runs (their files)
         cause = exc.cause if exc.cause is not None else exc
-        return _Outcome(folder, error=f"{type(cause).__name__}: {cause}", detail=str(exc))
+        error = f"{type(cause).__name__}: {cause}"
+        return [_Outcome(folder, error=error, detail=str(exc)) for folder in item.folders]
     except RayError as exc:  # its worker died more often than it is retried, or its node
         lines = str(exc).strip().splitlines()
-        return _Outcome(folder, error=f"{type(exc).__name__}: {lines[0] if lines else ''}")
+        error = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+        return [_Outcome(folder, error=error) for folder in item.folders]
     if shipped.staged is not None:
         staging = lab_dir / shipped.staged
     else:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=lab_dir))
         _unpack(shipped.files or {}, staging)
-    _place(lab_dir, folder, staging)
+    _place(lab_dir, item.folders, staging)
     logger.debug(
         "%s came back from node %s after %.2f s in its task (%s)",
-        folder,
+        " + ".join(item.folders),
         shipped.node,
         shipped.seconds,
         "shared folder" if shipped.staged is not None else "object store",
     )
-    return shipped.outcome
+    return shipped.outcomes

@@ -380,6 +380,16 @@ def run_experiment_file(
         if jobs > 1 or executor != "local":
             from neuralab.runs.executors import RunsFailed, run_in_workers
 
+            # Seeds that train as one population here do so in one worker too (same numbers).
+            together: list[list[str]] = []
+            notes: dict[str, tuple[str, ...]] = {}
+            for members in _seed_groups(planned):
+                plans = [planned[i] for i in members]
+                joined, why = _population_members(
+                    plans, [prepared[i] for i in members], lab_dir, options, resume
+                )
+                together += [[plans[k].folder for k in joined]] if joined else []
+                notes |= {p.folder: why for k, p in enumerate(plans) if k not in joined}
             del prepared  # the workers prepare their own
             try:
                 result.runs = run_in_workers(
@@ -397,11 +407,15 @@ def run_experiment_file(
                     resume=resume is not None,
                     executor=executor,
                     address=address,
+                    together=together,
+                    notes=notes,
+                    light_reports=[p.folder for p in planned if p.seed_index > 0],
                 )
             except RunsFailed as failed:  # the report still shows the runs that finished
                 result.runs = failed.runs
                 raise
-            written: set[Path] = set()
+            # The workers drew their runs' reports (kept runs may have theirs already).
+            written: set[Path] = {r.path for r in result.runs if (r.path / files.REPORT).exists()}
         else:
             written = _run_in_order(
                 experiments, planned, prepared, lab_dir, options, result, progress, resume=resume
