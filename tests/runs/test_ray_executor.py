@@ -244,6 +244,11 @@ def test_the_seeds_of_a_population_are_one_task_with_the_numbers_of_jobs_1(
         assert (
             RunDir(a.path).read(MetricsRecord).metrics == RunDir(b.path).read(MetricsRecord).metrics
         )
+    # The other seed's (light) report names its folder in the lab, not a scratch folder.
+    report = (there.path / "deep-seed4" / files.REPORT).read_text(encoding="utf-8")
+    assert f"neuralab report {there.path / 'deep-seed4'}" in report
+    assert (there.path / "deep-seed3" / files.REPORT).exists()
+    assert not [p for p in there.path.iterdir() if p.name.startswith(".")]
 
 
 def test_a_worker_that_dies_mid_run_is_retried_without_a_duplicate(

@@ -448,11 +448,15 @@ def _train(
 
 def _draw_report(item: _WorkItem, root: Path, folder: str, options: FileOptionsLike) -> str:
     """Draw a finished run's report in its worker (the lab report then only links it); a
-    report that fails is left to the lab report, which draws what is missing."""
+    report that fails is left to the lab report, which draws what is missing. Light reports
+    (an experiment's other seeds: curves only, cheap) name their final folder, so the lab
+    report draws them."""
     from neuralab.reports.html import write_run_report
 
+    if folder in item.light:
+        return ""
     try:
-        write_run_report(root / folder, lang=options.lang, light=folder in item.light)
+        write_run_report(root / folder, lang=options.lang)
     except Exception:
         (root / folder / files.REPORT).unlink(missing_ok=True)
         return f"its report was not drawn in its worker:\n{traceback.format_exc()}"
@@ -523,6 +527,7 @@ def _ray_task(
     token: str,
     earlier: dict[str, dict[str, bytes]] | None,
     resume: bool,
+    lab_record: str = "",
 ) -> _Shipped:
     """A Ray task: train a work item in a scratch folder and hand its runs back whole."""
     import ray
@@ -534,9 +539,12 @@ def _ray_task(
     try:
         for folder, packed in (earlier or {}).items():  # incomplete runs go on from checkpoints
             _unpack(packed, staging / folder)
+        if lab_record:  # the lab's texts (its language, narrative) for the runs' reports
+            RunDir(staging).write_text(files.LAB, lab_record)
         outcomes = _train(
             item, staging, options, backend, resume=resume, xla_cache=node_cache_dir()
         )
+        (staging / files.LAB).unlink(missing_ok=True)  # the lab's own record stays as it is
         for outcome in outcomes:
             if outcome.result is not None:
                 outcome.result.path = Path(lab_dir) / outcome.folder
@@ -716,6 +724,7 @@ def _run_on_ray(
         if output_shared is not False:
             RunDir(lab_dir).write_text(SHARED_MARKER, token)
         backend = _backend()
+        lab_record = ray.put(RunDir(lab_dir).read_text(files.LAB))
         remote = ray.remote(_ray_task).options(
             num_cpus=1,
             max_retries=TASK_RETRIES,
@@ -726,7 +735,14 @@ def _run_on_ray(
         for item in items:
             earlier = _earlier_files(lab_dir, item.folders) if resume else None
             ref = remote.remote(
-                item, options, backend, str(lab_dir), token, earlier and ray.put(earlier), resume
+                item,
+                options,
+                backend,
+                str(lab_dir),
+                token,
+                earlier and ray.put(earlier),
+                resume,
+                lab_record,
             )
             refs[ref] = item
         _collect_from_ray(ray, refs, lab_dir=lab_dir, collected=collected)
