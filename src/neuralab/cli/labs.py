@@ -23,6 +23,7 @@ from neuralab.cli._app import (
     app,
     console,
 )
+from neuralab.cli._live import LiveOpt, NoBrowserOpt, maybe_live
 from neuralab.cli._running import _run_file
 from neuralab.cli.data import AllowUnverifiedOpt, _fetch
 from neuralab.cli.report import LabPdf, PdfOpt
@@ -56,6 +57,8 @@ def lab_command(
     address: AddressOpt = None,
     resume: ResumeOpt = None,
     seeds: SeedsOpt = None,
+    live: LiveOpt = False,
+    no_browser: NoBrowserOpt = False,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -86,19 +89,27 @@ def lab_command(
             _fetch(info.remote, mirror=None, timeout=30.0, allow_unverified=allow_unverified)
         experiments = load_lab_spec(name, data=data)
         printer = LabPdf(pdf, name=name, output=output, resume=resume)
-    _run_file(
-        experiments,
-        name=name,
-        backend=backend,
-        quick=quick,
-        lang=lang,
+    with maybe_live(
+        live,
         output=output,
-        trainer=trainer,
-        jobs=jobs,
-        executor=executor,
-        address=address,
         resume=resume,
-        seeds=seeds,
-        narrative=lab_narratives(name),
-    )
+        lang=lang,
+        title=name,
+        open_page=not no_browser,
+    ):
+        _run_file(
+            experiments,
+            name=name,
+            backend=backend,
+            quick=quick,
+            lang=lang,
+            output=output,
+            trainer=trainer,
+            jobs=jobs,
+            executor=executor,
+            address=address,
+            resume=resume,
+            seeds=seeds,
+            narrative=lab_narratives(name),
+        )
     printer.print_report()

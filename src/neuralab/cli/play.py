@@ -48,6 +48,13 @@ def play_command(
     lang: LangOpt = "en",
     allow_remote: AllowRemoteOpt = False,
     output: OutputOpt = Path("runs"),
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="Replay a finished run's (or lab's) events in the page instead of playing.",
+        ),
+    ] = None,
 ) -> None:
     """A playground in the browser: build, train and watch real Keras models on 2-D data,
     then export the spec or save the run."""
@@ -57,17 +64,32 @@ def play_command(
         from neuralab.cli._running import _select_backend
         from neuralab.live.server import LiveServer
 
-        _select_backend("auto", ("Dense",), set())  # dense models: JAX
-        server = LiveServer(
-            mode="play",
-            host=host,
-            port=port,
-            allow_remote=allow_remote,
-            lang=lang,
-            output=output,
-            upload_dir=default_cache_dir() / "uploads",
-        )
-        label = "Playground"
+        if replay is not None:
+            from neuralab.live.watch import replay_source
+
+            source = replay_source(replay)
+            server = LiveServer(
+                mode="replay",
+                host=host,
+                port=port,
+                allow_remote=allow_remote,
+                lang=lang,
+                title=str(replay),
+            )
+            source.attach(server)
+            label = "Replay"
+        else:
+            _select_backend("auto", ("Dense",), set())  # dense models: JAX
+            server = LiveServer(
+                mode="play",
+                host=host,
+                port=port,
+                allow_remote=allow_remote,
+                lang=lang,
+                output=output,
+                upload_dir=default_cache_dir() / "uploads",
+            )
+            label = "Playground"
     _say(f"{label}: {server.url}")
     if not no_browser:
         open_browser(server.url)

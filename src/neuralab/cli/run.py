@@ -25,6 +25,7 @@ from neuralab.cli._app import (
     console,
     state,
 )
+from neuralab.cli._live import LiveOpt, NoBrowserOpt, maybe_live
 from neuralab.cli._running import _run_file, _select_backend
 from neuralab.cli.choices import Lang, check_choice
 
@@ -45,26 +46,36 @@ def run_command(
     address: AddressOpt = None,
     resume: ResumeOpt = None,
     seeds: SeedsOpt = None,
+    live: LiveOpt = False,
+    no_browser: NoBrowserOpt = False,
 ) -> None:
     """Run the experiments of a TOML spec file."""
     with _user_errors():
         from neuralab.config import load_experiments
 
         experiments = _select(load_experiments(spec), experiment)
-    _run_file(
-        experiments,
-        name=spec.stem,
-        backend=backend,
-        quick=quick,
-        lang=lang,
+    with maybe_live(
+        live,
         output=output,
-        trainer=trainer,
-        jobs=jobs,
-        executor=executor,
-        address=address,
         resume=resume,
-        seeds=seeds,
-    )
+        lang=lang,
+        title=spec.stem,
+        open_page=not no_browser,
+    ):
+        _run_file(
+            experiments,
+            name=spec.stem,
+            backend=backend,
+            quick=quick,
+            lang=lang,
+            output=output,
+            trainer=trainer,
+            jobs=jobs,
+            executor=executor,
+            address=address,
+            resume=resume,
+            seeds=seeds,
+        )
 
 
 def _select(experiments: Any, names: list[str] | None) -> Any:

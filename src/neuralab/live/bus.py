@@ -65,17 +65,24 @@ class EventBus:
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
         """Send ``event`` (a JSON-ready dict; ``channel`` is added to it) to the subscribers."""
-        text = json.dumps({**event, "channel": channel}, separators=(",", ":"), allow_nan=False)
-        kind = event.get("type")
+        self.publish_many(channel, [event])
+
+    def publish_many(self, channel: str, events: list[dict[str, Any]]) -> None:
+        """Send several events at once (one wake-up of the streams)."""
+        texts = [
+            (str(e.get("type")), json.dumps({**e, "channel": channel}, separators=(",", ":")))
+            for e in events
+        ]
         with self.cond:
             story = self.channels.setdefault(channel, _Channel())
-            if kind in _FRAMES:
-                story.frames[str(kind)] = text
-            elif len(story.history) < HISTORY_LIMIT:
-                story.history.append(text)
+            for kind, text in texts:
+                if kind in _FRAMES:
+                    story.frames[kind] = text
+                elif len(story.history) < HISTORY_LIMIT:
+                    story.history.append(text)
             for sub in self.subscribers:
                 if sub.channel is None or sub.channel == channel:
-                    sub.queue.append(text)
+                    sub.queue.extend(text for _, text in texts)
             self.cond.notify_all()
 
     def clear(self, channel: str) -> None:

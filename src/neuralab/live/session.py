@@ -121,7 +121,7 @@ class PlaySession:
             for event in events:
                 if event.type == "epoch":
                     self.epochs_done = event.epoch
-                self.publish(event.model_dump(mode="json"))
+            self.bus.publish_many(self.id, [event.model_dump(mode="json") for event in events])
 
         return sink
 

@@ -5,6 +5,8 @@ A run directory (``runs/<name>-<time>/`` or ``LAB/<experiment>/``)::
     status.json        StatusRecord: complete / incomplete, phase, why (written first and last)
     spec.json          SpecRecord: the resolved experiment spec
     history.csv        one row per epoch (index ``epoch``): loss, metrics, val_*, learning_rate
+    events.jsonl       what the run reported while it trained, one typed event a line
+                       (record.events: begin, epoch, boundary, predictions, end); appended
     metrics.json       MetricsRecord: evaluation per split, expectations, timings, training
     env.json           EnvRecord: package versions, backend (and why), seed, CPU
     lr_test.json       LRTestRecord: a per-epoch learning-rate range test
@@ -22,6 +24,9 @@ A run directory (``runs/<name>-<time>/`` or ``LAB/<experiment>/``)::
 A lab directory holds ``lab.json`` (LabRecord), one run directory per experiment, ``plots/``
 and ``report.html`` (and ``report.pdf``). ``lr_find.json`` (LRFindRecord) is the record of
 ``neuralab lr-find``.
+
+``.live`` in a folder says that a live page (``--live``) follows the runs below it: their
+updates come several times a second (it is removed when the page stops).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from __future__ import annotations
 STATUS = "status.json"
 SPEC = "spec.json"
 HISTORY = "history.csv"
+EVENTS = "events.jsonl"
+LIVE = ".live"
 METRICS = "metrics.json"
 ENV = "env.json"
 LR_TEST = "lr_test.json"

@@ -96,6 +96,9 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en", light: bool = F
     if boundary.exists():
         figure = _boundary_figure(boundary, title=f"{t['decision boundary']}: {name}", t=t)
         written.append(save_figure(figure, run.file(files.plot("decision_boundary"))))
+    strip = _boundary_strip_figure(run, title=f"{t['boundary while training']}: {name}", t=t)
+    if strip is not None:
+        written.append(save_figure(strip, run.file(files.plot("boundary_strip"))))
     written.extend(_evaluation_figures(run, name=name, t=t, labels=labels))
     return written
 
@@ -160,4 +163,38 @@ def _boundary_figure(path: Path, *, title: str, t: dict[str, str]) -> Any:
         [(t[name], arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in names],
         class_names=[str(c) for c in arrays["class_names"]],
         title=title,
+    )
+
+
+def _boundary_strip_figure(run: RunDir, *, title: str, t: dict[str, str]) -> Any:
+    """The boundary at a few epochs (:func:`~neuralab.record.events.strip_epochs`), from the
+    run's events (2-feature data); None when the run has no such frames."""
+    from neuralab.analysis.boundary_strip import plot_boundary_strip
+    from neuralab.errors import RunError
+    from neuralab.record.events import read_events, strip_epochs
+
+    if not run.has(files.EVENTS):
+        return None
+    try:
+        events = read_events(run.file(files.EVENTS))
+    except RunError:
+        return None  # an unreadable events file costs the strip, not the report
+    begin = next((e for e in events if e.type == "begin" and e.points), None)
+    if begin is None:
+        return None
+    wanted = set(strip_epochs(begin.epochs))
+    frames = {e.epoch: e.grid for e in events if e.type == "boundary" and e.epoch in wanted}
+    if len(frames) < 2:
+        return None
+    train = begin.points[0]
+    return plot_boundary_strip(
+        [
+            (epoch, grid.arrays()[0], (grid.x_min, grid.x_max, grid.y_min, grid.y_max))
+            for epoch, grid in sorted(frames.items())
+        ],
+        np.asarray(train.x),
+        np.asarray(train.y),
+        class_names=list(begin.class_names),
+        title=title,
+        epoch_label=t["epoch"],
     )

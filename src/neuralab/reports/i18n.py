@@ -90,6 +90,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "quick note": "Quick run: epochs (and for some labs the data) were capped, so results "
         "are not comparable to the chapter.",
         "decision boundary": "Decision boundary",
+        "boundary while training": "The decision boundary while it trained",
         "learning curves": "Learning curves",
         "lr range test": "Learning-rate range test",
         "loss vs lr": "Loss vs learning rate",
@@ -239,6 +240,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "quick note": "Execução rápida: as épocas (e, em alguns labs, os dados) foram "
         "limitadas, os resultados não são comparáveis aos do capítulo.",
         "decision boundary": "Limite de decisão",
+        "boundary while training": "O limite de decisão durante o treino",
         "learning curves": "Curvas de aprendizado",
         "lr range test": "Teste de faixa da taxa de aprendizado",
         "loss vs lr": "Aprendizado vs Perda",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 # The figures a run report may embed (plots/<name>.png).
 FIGURES = (
     "decision_boundary",
+    "boundary_strip",
     "history",
     "history_loss",
     "history_accuracy",

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from neuralab.record import files
+from neuralab.runs.events import PopulationEvents
 from neuralab.runs.prepare import PreparedExperiment
 from neuralab.runs.runner import (
     HISTORY_FLUSH_SECONDS,
@@ -97,6 +98,7 @@ def run_population(
             reason="training (as one population of seeds)",
             epochs_asked=item.epochs,
         )
+    events = PopulationEvents(runs, prepared)
     hook = progress or SilentProgress()
     hook.start(f"{spec.name} × {len(prepared)} seeds", first.epochs)
     rows: list[list[dict[str, float]]] = [[] for _ in prepared]
@@ -104,6 +106,7 @@ def run_population(
 
     def on_epoch_end(member: int, epoch: int, logs: dict[str, float]) -> None:
         rows[member].append(dict(logs))
+        events.epoch(member, epoch, logs)
         if member != len(prepared) - 1:
             return
         hook.advance(1, **rows[0][-1])
@@ -136,6 +139,7 @@ def run_population(
         raise
     finally:
         hook.finish()
+    events.end(results)
     interrupted = stop_requested() or any(r.interrupted for r in results)
     for run, result in zip(runs, results, strict=True):
         if validation is not None and validation[0] == "test":

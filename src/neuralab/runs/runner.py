@@ -31,6 +31,7 @@ from neuralab.record import (
     files,
 )
 from neuralab.runs.environment import environment_info
+from neuralab.runs.events import run_events_callback
 from neuralab.runs.prepare import QUICK_EPOCHS as QUICK_EPOCHS
 from neuralab.runs.prepare import PreparedExperiment as PreparedExperiment
 from neuralab.runs.prepare import check_expectation_names as check_expectation_names
@@ -369,7 +370,13 @@ def _train_phase(
             validation_data=(validation[1].x, validation[1].y) if validation else None,
             shuffle=spec.fit.shuffle,
             lr_schedule=spec.fit.lr_schedule,
-            callbacks=[*prepared.callbacks, *callbacks],
+            callbacks=[
+                *prepared.callbacks,
+                *callbacks,
+                run_events_callback(
+                    run, prepared, group=options.group, initial_epoch=state.epoch if state else 0
+                ),
+            ],
             on_epoch_end=on_epoch_end,
             trainer=options.trainer or spec.fit.trainer,
             seed=spec.seed,

@@ -47,9 +47,12 @@ if TYPE_CHECKING:
 EventSink = Callable[[list[Any]], None]
 
 #: Seconds of training per compiled chunk while watched (4+ updates a second).
-LIVE_CHUNK_SECONDS = 0.15
-#: At most one boundary or predictions update per this many seconds.
+LIVE_CHUNK_SECONDS = 0.1
+#: At most one boundary or predictions update per this many seconds (watched; unwatched).
 UPDATE_SECONDS = 0.1
+QUIET_UPDATE_SECONDS = 1.0
+#: Frames drawn by eager calls before the grid's program is compiled.
+EAGER_FRAMES = 3
 
 
 # ----------------------------------------------------------------------------- the grid
@@ -75,8 +78,8 @@ def grid_points(extent: Sequence[float], size: int = GRID_SIZE) -> np.ndarray:
 
 class GridPredictor:
     """Class ids and their probabilities for fixed inputs, from a model's current weights, in
-    one compiled call (JAX: ``jax.jit`` over ``model.stateless_call``; other backends: one
-    call of the model), never ``model.predict`` per frame.
+    one call: compiled once (JAX: ``jax.jit`` over ``model.stateless_call``) for frequent
+    updates, or one eager call of the model for a few; never ``model.predict`` per frame.
 
     Args:
         model: A built Keras model with ``(n, 1)`` (sigmoid) or ``(n, k)`` outputs.
@@ -85,17 +88,10 @@ class GridPredictor:
     """
 
     def __init__(self, model: keras.Model, inputs: np.ndarray, *, from_logits: bool = False):
-        import keras
-
         self.model = model
         self.inputs = np.asarray(inputs, dtype=np.float32)
         self.from_logits = from_logits
         self._jitted: Any = None
-        if keras.backend.backend() == "jax":
-            import jax
-
-            self._inputs_dev = jax.device_put(self.inputs)
-            self._jitted = jax.jit(self._classify_jax)
 
     def _classify_jax(self, trainable: Any, non_trainable: Any, x: Any) -> tuple[Any, Any]:
         import jax.numpy as jnp
@@ -103,15 +99,25 @@ class GridPredictor:
         outputs, _ = self.model.stateless_call(trainable, non_trainable, x, training=False)
         return _classes(jnp, outputs, from_logits=self.from_logits)
 
-    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(classes, confidence)`` for each input row."""
-        if self._jitted is not None:
+    def __call__(self, *, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``(classes, confidence)`` for each input row.
+
+        Args:
+            compiled: Use (and compile, the first time) the jitted program on JAX; else one
+                eager call (no compiling: cheaper for a handful of frames).
+        """
+        import keras
+
+        if compiled and keras.backend.backend() == "jax":
+            if self._jitted is None:
+                import jax
+
+                self._inputs_dev = jax.device_put(self.inputs)
+                self._jitted = jax.jit(self._classify_jax)
             trainable = [v.value for v in self.model.trainable_variables]
             non_trainable = [v.value for v in self.model.non_trainable_variables]
             classes, confidence = self._jitted(trainable, non_trainable, self._inputs_dev)
             return np.asarray(classes), np.asarray(confidence)
-        import keras
-
         outputs = keras.ops.convert_to_numpy(self.model(self.inputs, training=False))
         classes, confidence = _classes(np, outputs, from_logits=self.from_logits)
         return np.asarray(classes), np.asarray(confidence)
@@ -336,6 +342,7 @@ def make_live_callback(
             self.waiting_epoch: int | None = None
             self.we_stopped = False
             self.predictor: Any = None
+            self.frames = 0
             self.samples: np.ndarray | None = None
 
         # ----------------------------------------------------------------- helpers
@@ -368,7 +375,11 @@ def make_live_callback(
             predictor = self._predictor()
             if predictor is None or epoch == self.last_frame_epoch:
                 return
-            classes, confidence = predictor()
+            # A few frames (and the exact epochs, the same with or without a page watching)
+            # are eager calls; frequent ones are worth compiling the grid's program.
+            self.frames += 1
+            compiled = epoch not in exact and self.frames > EAGER_FRAMES
+            classes, confidence = predictor(compiled=compiled)
             if shape == (2,):
                 size = round(len(classes) ** 0.5)
                 self.pending.append(

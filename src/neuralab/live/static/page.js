@@ -105,7 +105,7 @@
   }
   $("message-close").addEventListener("click", () => showMessage(""));
 
-  async function api(path, body) {
+  async function api(path, body, options = {}) {
     try {
       const response = await fetch(`${path}?${q({ token: S.token })}`, {
         method: "POST",
@@ -113,7 +113,8 @@
         body: JSON.stringify({ session, ...body }),
       });
       const data = await response.json().catch(() => ({ ok: false, error: `HTTP ${response.status}` }));
-      if (!data.ok && (data.error || data.message)) showMessage(data.error || data.message, data.error ? "error" : "info");
+      if (!data.ok && data.error) showMessage(data.error);
+      else if (!data.ok && data.message && !options.quiet) showMessage(data.message, "info");
       return data;
     } catch (err) {
       showMessage(String(err));
@@ -250,7 +251,7 @@
       return;
     }
     dirty = false;
-    const result = await api("/api/preview", { config: readConfig() });
+    const result = await api("/api/preview", { config: readConfig() }, { quiet: true });
     if (result.ok) {
       showMessage("");
       $("params").textContent = `${result.params.toLocaleString()} ${T("params")}`;
@@ -327,7 +328,10 @@
   function bindControls() {
     $("start").addEventListener("click", async () => {
       showMessage("");
-      await api("/api/start", { config: readConfig() });
+      clearTimeout(previewTimer);
+      if (status === "idle" || status === "error") setStatus("preparing");
+      const result = await api("/api/start", { config: readConfig() });
+      if (!result.ok && status === "preparing") setStatus("idle");
     });
     $("pause").addEventListener("click", () => api("/api/pause", {}));
     $("step").addEventListener("click", () => api("/api/step", { config: readConfig() }));
@@ -437,7 +441,7 @@
   function drawNumbers(r) {
     const row = r ? last(r.rows) : {};
     const m = r && r.metrics;
-    $("run-name").textContent = r && S.mode !== "play" ? r.channel : "";
+    $("run-name").textContent = r && S.mode !== "play" ? shortName(r.channel, [...runs.keys()]) : "";
     $("epoch").textContent = r && r.rows.length ? `${row.epoch} / ${r.epochs}` : "0";
     $("lr").textContent = fmtLr(row.learning_rate);
     const testKey = m && m.test ? "test" : "validation";
@@ -623,6 +627,12 @@
       box.appendChild(span);
     });
   }
+  function shortName(channel, channels) {
+    // A lab's runs share their lab folder: show what tells them apart.
+    const first = (c) => c.split("/")[0];
+    const shared = channels.every((c) => c.includes("/") && first(c) === first(channels[0]));
+    return shared ? channel.slice(first(channel).length + 1) : channel;
+  }
   function drawTable() {
     const body = document.querySelector("#runs tbody");
     const channels = [...runs.keys()];
@@ -640,7 +650,7 @@
       const row = last(r.rows);
       const m = r.metrics || {};
       const cells = [
-        channel, r.rows.length ? `${row.epoch}/${r.epochs}` : `0/${r.epochs}`, fmt(row.loss),
+        shortName(channel, channels), r.rows.length ? `${row.epoch}/${r.epochs}` : `0/${r.epochs}`, fmt(row.loss),
         fmt(m.train ? m.train.accuracy : row.accuracy, 3),
         fmt(m.validation ? m.validation.accuracy : row.val_accuracy, 3),
         fmt(m.test ? m.test.accuracy : undefined, 3), T(r.state === "training" ? "training-state" : r.state),

@@ -1,0 +1,120 @@
+"""The events a run writes while it trains (``events.jsonl``): what ``--live`` pages follow,
+``neuralab play --replay`` plays again and the report's strip of decision boundaries reads.
+
+Every run gets the callback (:func:`run_events_callback`), watched or not, so its record is
+the same either way; a live page announces itself with a ``.live`` file in a folder above the
+run (:func:`is_watched`), and the run then updates several times a second instead of about
+once a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from neuralab.record import RunDir, files
+from neuralab.record.events import EndEvent, EpochEvent, append_events, strip_epochs
+from neuralab.runs.prepare import PreparedExperiment
+from neuralab.training.live import (
+    LIVE_CHUNK_SECONDS,
+    QUIET_UPDATE_SECONDS,
+    UPDATE_SECONDS,
+    begin_event,
+    make_live_callback,
+)
+
+#: Folders above a run searched for the ``.live`` file of a page following it.
+WATCH_DEPTH = 4
+
+
+def is_watched(path: str | Path) -> bool:
+    """True when a live page follows the runs of a folder above ``path`` (or ``path``)."""
+    path = Path(path)
+    return any((folder / files.LIVE).exists() for folder in [path, *path.parents][:WATCH_DEPTH])
+
+
+def run_events_callback(
+    run: RunDir, prepared: PreparedExperiment, *, group: str = "", initial_epoch: int = 0
+) -> Any:
+    """The Keras callback appending ``run``'s events to its ``events.jsonl``.
+
+    The report's strip of decision boundaries (2-feature data) is drawn at exactly the epochs
+    of :func:`~neuralab.record.events.strip_epochs`.
+    """
+    from neuralab.models.shape_doctor import from_logits
+
+    spec = prepared.spec
+    parts = list(prepared.splits.items())
+    path = run.file(files.EVENTS)
+    watched = is_watched(run.path)
+    two_features = prepared.splits.train.sample_shape == (2,)
+
+    def sink(events: list[Any]) -> None:
+        append_events(path, events)
+
+    return make_live_callback(
+        sink,
+        begin=begin_event(
+            name=spec.name,
+            group=group or spec.name,
+            seed=spec.seed,
+            epochs=prepared.epochs,
+            parts=parts,
+            findings=prepared.findings,
+            initial_epoch=initial_epoch,
+        ),
+        parts=parts,
+        from_logits=from_logits(prepared.loss),
+        exact_epochs=strip_epochs(prepared.epochs) if two_features else (),
+        chunk_seconds=LIVE_CHUNK_SECONDS if watched else None,
+        update_seconds=UPDATE_SECONDS if watched else QUIET_UPDATE_SECONDS,
+    )
+
+
+class PopulationEvents:
+    """The events of the runs of one population (an experiment's seeds trained as one
+    program): ``begin``, each epoch and ``end`` for each seed's run. No boundary frames: the
+    members' weights stay inside the program until it ends."""
+
+    def __init__(self, runs: Sequence[RunDir], prepared: Sequence[PreparedExperiment]) -> None:
+        self.paths = [run.file(files.EVENTS) for run in runs]
+        self.pending: list[list[Any]] = [[] for _ in runs]
+        self.start = time.perf_counter()
+        self.last_flush = self.start
+        self.every = UPDATE_SECONDS if any(is_watched(run.path) for run in runs) else 1.0
+        for path, item in zip(self.paths, prepared, strict=True):
+            begin = begin_event(
+                name=item.spec.name,
+                group=item.spec.name,
+                seed=item.spec.seed,
+                epochs=item.epochs,
+                parts=list(item.splits.items()),
+                findings=item.findings,
+            )
+            append_events(path, [begin])
+
+    def _t(self) -> float:
+        return round(time.perf_counter() - self.start, 4)
+
+    def _flush(self) -> None:
+        for path, pending in zip(self.paths, self.pending, strict=True):
+            append_events(path, pending)
+            pending.clear()
+        self.last_flush = time.perf_counter()
+
+    def epoch(self, member: int, epoch: int, logs: dict[str, float]) -> None:
+        """One member's epoch (1-based) ended."""
+        self.pending[member].append(EpochEvent(t=self._t(), epoch=epoch, logs=dict(logs)))
+        last = member == len(self.paths) - 1
+        if last and time.perf_counter() - self.last_flush >= self.every:
+            self._flush()
+
+    def end(self, results: Sequence[Any]) -> None:
+        """Training ended: each run's epochs and whether it was interrupted."""
+        for pending, result in zip(self.pending, results, strict=True):
+            pending.append(
+                EndEvent(t=self._t(), epochs_run=result.epochs_run, interrupted=result.interrupted)
+            )
+        self._flush()
