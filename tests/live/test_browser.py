@@ -134,3 +134,45 @@ def test_play_trains_circles_exports_and_neuralab_run_reproduces_it(browser, tmp
     record = RunDir(metrics_file.parent).read(MetricsRecord)
     assert f"{record.metric('test'):.4f}" == shown
     assert record.training.epochs_run == 100
+
+
+def test_a_replay_fills_the_lab_table_and_draws_the_run(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from neuralab.config import parse_experiments
+    from neuralab.live.watch import replay_source
+    from neuralab.runs.runner import run_experiment
+
+    spec = parse_experiments(
+        {
+            "name": "moons_run",
+            "data": {"name": "moons", "n_samples": 200, "noise": 0.1, "test_size": 0.25},
+            "model": {
+                "layers": [
+                    {"type": "Dense", "units": 8, "activation": "tanh"},
+                    {"type": "Dense", "units": 1},
+                ]
+            },
+            "compile": {
+                "optimizer": "Adam",
+                "learning_rate": 0.05,
+                "loss": {"type": "BinaryCrossentropy", "from_logits": True},
+            },
+            "fit": {"epochs": 8},
+        }
+    ).experiments[0]
+    run = run_experiment(spec, output=tmp_path, write_report=False)
+    server = LiveServer(mode="replay", title=str(run.path))
+    replay_source(run.path).attach(server)
+    with server:
+        page = browser.new_page(viewport={"width": 1400, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.url)
+        row = page.locator("#runs tbody tr")
+        expect(row).to_have_count(1, timeout=30_000)
+        expect(row.locator("td").last).to_have_text("complete", timeout=60_000)
+        expect(page.locator("#epoch")).to_have_text("8 / 8")
+        expect(page.locator("#test-accuracy")).to_have_text(f"{run.metric('test'):.4f}")
+        _shot(page, "replay")
+        assert not errors, errors

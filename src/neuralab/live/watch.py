@@ -96,10 +96,21 @@ class RunWatcher:
         return name if name not in ("", ".") else run.name
 
     # ------------------------------------------------------------------ one pass
+    def _ordered(self, found: list[Path]) -> list[Path]:
+        """A lab's runs in the lab's order (the others after them, by name)."""
+        if not LabDir.is_lab(self.root):
+            return found
+        try:
+            order = {name: i for i, name in enumerate(LabDir(self.root).read().experiments)}
+        except RunError:
+            return found
+        depth = len(self.root.parts)
+        return sorted(found, key=lambda p: order.get("/".join(p.parent.parts[depth:]), len(order)))
+
     def scan(self) -> None:
         """Start following runs whose events file appeared (or changed) since ``since``."""
         self.last_scan = time.monotonic()
-        for path in find_event_files(self.root):
+        for path in self._ordered(find_event_files(self.root)):
             if path.parent in self.followed:
                 continue
             try:

@@ -585,11 +585,14 @@
     const py = (v) => Tp + (1 - (v - lo) / (hi - lo || 1)) * (H - Tp - B);
     ctx.strokeStyle = "#e6eaef"; ctx.lineWidth = 1;
     ctx.textAlign = "right";
+    // Enough decimals that the five ticks read differently (a loss of 0.6931 to 0.6940).
+    const step = (hi - lo) / 4 || 1;
+    const digits = Math.min(5, Math.max(unit ? 2 : 0, Math.ceil(-Math.log10(step)) + (hi < 10 ? 1 : 0)));
     for (let i = 0; i <= 4; i++) {
       const v = lo + ((hi - lo) * i) / 4;
       const y = py(v);
       ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - R, y); ctx.stroke();
-      ctx.fillText(v.toFixed(unit || hi < 10 ? 2 : 0), L - 5, y + 4);
+      ctx.fillText(v.toFixed(digits), L - 5, y + 4);
     }
     ctx.textAlign = "center";
     ctx.fillText(String(first), L, H - 6);
