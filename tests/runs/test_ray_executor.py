@@ -430,7 +430,7 @@ def _busy_threads() -> int:
             out[thread] = int(fields[11]) + int(fields[12])  # utime + stime
         return out
 
-    x = jnp.ones((1500, 1500))
+    x = jnp.ones((800, 800))
     product = jax.jit(lambda a: (a @ a @ a).sum())
     product(x).block_until_ready()
     before = ticks()
