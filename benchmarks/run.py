@@ -15,7 +15,8 @@ Usage: ``python benchmarks/run.py [WORKLOAD ...]`` (default: all). Besides the w
 ``image_loading``, ``checkpointing``, ``quick_labs``, ``seeds`` (the circles lab with 5 seeds
 against one seed), ``populations`` (seed populations against separate runs,
 ``benchmarks/population.py``) and ``sweep`` (a 16-run sweep with ``--jobs 1``, ``--jobs 2`` and
-``--executor ray``, ``benchmarks/sweep.py``).
+``--executor ray``, ``benchmarks/sweep.py``) and ``live`` (updates per second a live page gets
+and what watching costs, ``benchmarks/live.py``).
 """
 
 from __future__ import annotations
@@ -377,7 +378,20 @@ def main(names: list[str]) -> None:
         from sweep import sweep_table
 
         sweep = sweep_table(console)
-    extra = ("image_loading", "checkpointing", "quick_labs", "seeds", "populations", "sweep")
+    live = None
+    if not names or "live" in names:
+        from live import live_table
+
+        live = live_table(console)
+    extra = (
+        "image_loading",
+        "checkpointing",
+        "quick_labs",
+        "seeds",
+        "populations",
+        "sweep",
+        "live",
+    )
     workloads = [n for n in names if n not in extra] if names else list(WORKLOADS)
     for name in workloads:
         title, auto_backend, goals = WORKLOADS[name]
@@ -455,6 +469,8 @@ def main(names: list[str]) -> None:
         console.print(populations)
     if sweep is not None:
         console.print(sweep)
+    if live is not None:
+        console.print(live)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,13 @@ def test_play_trains_circles_exports_and_neuralab_run_reproduces_it(browser, tmp
         spec = tmp_path / download.value.suggested_filename
         download.value.save_as(spec)
         assert spec.name == "play_circles.toml"
+
+        # Save run: a normal run directory with its report, the numbers on the page.
+        page.click("#save")
+        expect(page.locator("#saved")).to_contain_text("Saved run", timeout=TRAINING_MS)
+        (saved,) = (tmp_path / "saved").rglob(files.METRICS)
+        assert (saved.parent / files.REPORT).exists()
+        assert f"{RunDir(saved.parent).read(MetricsRecord).metric('test'):.4f}" == shown
         assert not errors, errors
 
     result = CliRunner().invoke(

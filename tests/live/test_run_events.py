@@ -82,7 +82,7 @@ def test_the_watcher_follows_runs_and_reports_their_metrics(finished_run):
 def test_only_runs_changed_since_the_page_started_are_followed(finished_run):
     watcher = RunWatcher(finished_run.path.parent, EventBus(), since=2e9)
     assert watcher.poll() == 0
-    assert find_event_files(finished_run.path.parent.parent) == [finished_run.path / files.EVENTS]
+    assert find_event_files(finished_run.path.parent) == [finished_run.path / files.EVENTS]
 
 
 def test_a_replay_plays_the_events_once_a_page_watches(finished_run):

@@ -125,3 +125,16 @@ def test_events_reach_every_stream_of_their_channel_only(play_server):
     assert [e["status"] for e in found["a"]] == ["idle", "finished"]
     assert [e["status"] for e in found["all"]] == ["idle", "training"]
     assert all(e["channel"] == "A" for e in found["a"])
+
+
+def test_a_busy_port_is_named_with_the_fix(play_server):
+    with pytest.raises(
+        NeuralabError, match=rf"cannot listen on 127.0.0.1:{play_server.port}.*--port"
+    ):
+        LiveServer(port=play_server.port)
+
+
+def test_the_page_speaks_the_report_languages(tmp_path):
+    with LiveServer(mode="play", lang="pt", output=tmp_path) as server:
+        page = request(server, "GET", "/")[2].decode()
+    assert '"lang": "pt"' in page and "Iniciar" in page and "Start" in page

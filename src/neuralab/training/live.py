@@ -50,7 +50,7 @@ EventSink = Callable[[list[Any]], None]
 LIVE_CHUNK_SECONDS = 0.1
 #: At most one boundary or predictions update per this many seconds (watched; unwatched).
 UPDATE_SECONDS = 0.1
-QUIET_UPDATE_SECONDS = 1.0
+QUIET_UPDATE_SECONDS = 5.0
 #: Frames drawn by eager calls before the grid's program is compiled.
 EAGER_FRAMES = 3
 
@@ -300,6 +300,7 @@ def make_live_callback(
     exact_epochs: Iterable[int] = (),
     chunk_seconds: float | None = LIVE_CHUNK_SECONDS,
     update_seconds: float = UPDATE_SECONDS,
+    compile_frames: bool = True,
     on_update: Callable[[int], None] | None = None,
 ) -> Any:
     """A Keras callback sending :mod:`neuralab.record.events` to ``sink`` while a model trains.
@@ -316,6 +317,8 @@ def make_live_callback(
         chunk_seconds: Seconds per compiled chunk the fused trainer should aim for (None: its
             own default).
         update_seconds: At most one boundary/predictions update per this many seconds.
+        compile_frames: Compile the grid's program after a few frames (frequent updates);
+            else every frame is one eager call (a handful of frames: no compiling).
         on_update: Called with the epochs done after each update (e.g. a test's counter).
     """
     import keras
@@ -378,7 +381,7 @@ def make_live_callback(
             # A few frames (and the exact epochs, the same with or without a page watching)
             # are eager calls; frequent ones are worth compiling the grid's program.
             self.frames += 1
-            compiled = epoch not in exact and self.frames > EAGER_FRAMES
+            compiled = compile_frames and epoch not in exact and self.frames > EAGER_FRAMES
             classes, confidence = predictor(compiled=compiled)
             if shape == (2,):
                 size = round(len(classes) ** 0.5)
