@@ -102,11 +102,25 @@ def _results(root: Path) -> dict[str, Any]:
     return out
 
 
-def test_run_live_streams_the_runs_and_changes_no_result(tmp_path):
+@pytest.mark.parametrize(
+    "jobs",
+    # --jobs 2: the runs train in worker processes; the page follows their events files.
+    [1, pytest.param(2, marks=pytest.mark.slow)],
+)
+def test_run_live_streams_the_runs_and_changes_no_result(tmp_path, jobs):
     spec = tmp_path / "two.toml"
     spec.write_text(SPEC, encoding="utf-8")
     proc = _start(
-        ["run", str(spec), "--live", "--no-browser", "-o", str(tmp_path / "live")],
+        [
+            "run",
+            str(spec),
+            "--live",
+            "--no-browser",
+            "--jobs",
+            str(jobs),
+            "-o",
+            str(tmp_path / "live"),
+        ],
         tmp_path,
     )
     try:
@@ -131,9 +145,9 @@ def test_run_live_streams_the_runs_and_changes_no_result(tmp_path):
 
 
 @pytest.mark.slow
-def test_lab_circles_quick_live_with_jobs_delivers_events_and_the_same_lab(tmp_path):
-    # The circles lab cannot take --jobs (model_10 waits for model_9's range test), so the
-    # runs train here; the page follows their events files as it would a worker's.
+def test_lab_circles_quick_live_delivers_events_and_the_same_lab(tmp_path):
+    # The circles lab cannot take --jobs (model_10 waits for model_9's range test): the runs
+    # train in this process (the test above has worker processes).
     command = ["lab", "circles", "--quick", "--seeds", "1"]
     proc = _start([*command, "--live", "--no-browser", "-o", "live"], tmp_path)
     try:

@@ -16,7 +16,7 @@
       seed: "Seed", schedule: "LR schedule (optional)", output: "Output", epoch: "Epoch",
       "train loss": "Training loss", "test loss": "Test loss",
       "train accuracy": "Training accuracy", "test accuracy": "Test accuracy", runs: "Runs",
-      run: "Run", loss: "Loss", "train acc": "Train acc", "val acc": "Val acc",
+      run: "Run", loss: "Loss", accuracy: "Accuracy", "train acc": "Train acc", "val acc": "Val acc",
       "test acc": "Test acc", state: "State", start: "Start", resume: "Resume",
       pause: "Pause", step: "Step", reset: "Reset", export: "Export", save: "Save run",
       idle: "ready", preparing: "preparing", paused: "paused", finished: "finished",
@@ -45,7 +45,7 @@
       output: "Saída", epoch: "Época", "train loss": "Perda de treino",
       "test loss": "Perda de teste", "train accuracy": "Acurácia de treino",
       "test accuracy": "Acurácia de teste", runs: "Execuções", run: "Execução",
-      loss: "Perda", "train acc": "Acur. treino", "val acc": "Acur. valid.",
+      loss: "Perda", accuracy: "Acurácia", "train acc": "Acur. treino", "val acc": "Acur. valid.",
       "test acc": "Acur. teste", state: "Estado", start: "Iniciar", resume: "Continuar",
       pause: "Pausar", step: "Passo", reset: "Reiniciar", export: "Exportar",
       save: "Salvar execução", idle: "pronto", preparing: "preparando", paused: "pausado",
@@ -433,7 +433,7 @@
     drawSamples(r);
     const rows = r ? r.rows : [];
     drawCurve($("loss-curve"), rows, "loss", T("loss"), false);
-    drawCurve($("accuracy-curve"), rows, "accuracy", "accuracy", true);
+    drawCurve($("accuracy-curve"), rows, "accuracy", T("accuracy"), true);
     drawLegend(r);
     if (S.mode !== "play") drawTable();
   }
