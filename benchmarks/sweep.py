@@ -87,14 +87,16 @@ def measure(mode: str, folder: Path) -> dict[str, float]:
     from neuralab.runs.file_runner import run_experiment_file
 
     in_task: list[float] = []
+    cpu_in_task: list[float] = []
     connect: list[float] = []
 
     class Timings(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             text = record.getMessage()
-            found = re.search(r"after ([0-9.]+) s in its task", text)
+            found = re.search(r"after ([0-9.]+) s in its task \(([0-9.]+) s of CPU", text)
             if found:
                 in_task.append(float(found.group(1)))
+                cpu_in_task.append(float(found.group(2)))
             found = re.search(r"Ray connected in ([0-9.]+) s", text)
             if found:
                 connect.append(float(found.group(1)))
@@ -115,9 +117,29 @@ def measure(mode: str, folder: Path) -> dict[str, float]:
         "command": time.perf_counter() - start,
         "sweep": lab.wall_time,
         "in_task": sum(in_task),
+        "cpu_in_task": sum(cpu_in_task),
         "tasks": len(in_task),
         "ray_start": connect[0] if connect else 0.0,
     }
+
+
+def _busy(n: int) -> float:
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - start
+
+
+def cpus_available(n: int = 20_000_000) -> float:
+    """How many CPUs this machine gives right now: a busy loop's time alone, over its time
+    when two run at once, times two (2.0 on an idle 2-CPU machine, 1.0 when others hold one)."""
+    import multiprocessing
+
+    alone = _busy(n)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        both = pool.map(_busy, [n, n])
+    return 2 * alone / max(both)
 
 
 def _loopback_only() -> bool:
@@ -149,6 +171,7 @@ def sweep_table(console: object) -> object:
 
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     load_before = os.getloadavg()[1]
+    capacity = [cpus_available()]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "sweep.toml").write_text(SWEEP, encoding="utf-8")
@@ -161,6 +184,8 @@ def sweep_table(console: object) -> object:
                 console.log(f"sweep {label:7s} {mode:6s} {result}")  # type: ignore[attr-defined]
                 if round_:
                     runs[mode].append(result)
+            capacity.append(cpus_available())
+            console.log(f"CPUs available after round {round_}: {capacity[-1]:.2f}")  # type: ignore[attr-defined]
 
     load_after = os.getloadavg()[1]
 
@@ -205,12 +230,29 @@ def sweep_table(console: object) -> object:
         "",
         "",
     )
+    for mode in ("ray1", "ray"):
+        wall = statistics.median(r["in_task"] / r["tasks"] for r in runs[mode])
+        cpu = statistics.median(r["cpu_in_task"] / r["tasks"] for r in runs[mode])
+        table.add_row(
+            f"  a task on {MODES[mode].split('(')[1].rstrip(')')}: wall / CPU seconds",
+            "",
+            f"{wall:.2f} / {cpu:.2f}",
+            "",
+            "",
+        )
     table.add_row(
         "Speed-up of 2 CPUs over 1: ray on 1 CPU / ray on 2 (sweep)",
         "",
         f"{speed_up:.2f}x",
         "",
         f">= {SPEED_UP_GOAL}x: {'met' if speed_up >= SPEED_UP_GOAL else 'missed'}",
+    )
+    table.add_row(
+        "  CPUs the machine gave (two busy loops at once against one; min-max)",
+        "",
+        f"{min(capacity):.2f}-{max(capacity):.2f}",
+        "",
+        "",
     )
     return table
 

@@ -149,6 +149,7 @@ class _Shipped:
     staged: str | None = None
     node: str = ""
     seconds: float = 0.0  # in the task, from its start to its answer
+    cpu_seconds: float = 0.0  # of its worker's CPU time in that span (all its threads)
 
 
 @dataclass
@@ -532,7 +533,7 @@ def _ray_task(
     """A Ray task: train a work item in a scratch folder and hand its runs back whole."""
     import ray
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     shared = _sees_marker(Path(lab_dir), token)
     parent = Path(lab_dir) if shared else None
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
@@ -554,6 +555,7 @@ def _ray_task(
         else:
             shipped = _Shipped(outcomes, files=_pack(staging), node=node)
         shipped.seconds = time.perf_counter() - start
+        shipped.cpu_seconds = time.process_time() - cpu_start
         return shipped
     finally:
         if not shared:
@@ -851,10 +853,11 @@ def _ray_outcomes(ray: Any, ref: Any, item: _WorkItem, lab_dir: Path) -> list[_O
         _unpack(shipped.files or {}, staging)
     _place(lab_dir, item.folders, staging)
     logger.debug(
-        "%s came back from node %s after %.2f s in its task (%s)",
+        "%s came back from node %s after %.2f s in its task (%.2f s of CPU; %s)",
         " + ".join(item.folders),
         shipped.node,
         shipped.seconds,
+        shipped.cpu_seconds,
         "shared folder" if shipped.staged is not None else "object store",
     )
     return shipped.outcomes
