@@ -200,3 +200,41 @@ def metric_direction(metric: Any) -> str | None:
     ``MonitorCallback._set_monitor_op``), or None when it does not say."""
     direction = getattr(metric, "_direction", None)
     return direction if direction in ("up", "down") else None
+
+
+def share_step_functions(models: Sequence[keras.Model]) -> None:
+    """Let ``models[1:]`` evaluate and predict with ``models[0]``'s jitted programs (JAX).
+
+    Keras makes (and traces) a ``test_function`` and a ``predict_function`` per model
+    instance, although on the JAX backend they take every variable as an argument: the
+    program of one model computes exactly what another's would, when both have the same
+    variables (number, shape, dtype: a population's members, checked when it was built).
+    Sharing them traces the evaluation once for all the seeds of an experiment.
+    """
+    _check_once()
+    import keras
+
+    if keras.backend.backend() != "jax" or len(models) < 2:
+        return
+    first = models[0]
+
+    def layout(model: keras.Model) -> list[list[tuple[Any, ...]]]:
+        return [
+            [(tuple(v.shape), str(v.dtype)) for v in part]
+            for part in (
+                model.trainable_variables,
+                model.non_trainable_variables,
+                model.metrics_variables,
+            )
+        ]
+
+    if not first.metrics_variables:
+        return  # metrics not built yet: each model traces its own
+    expected = layout(first)
+    first.make_test_function()
+    first.make_predict_function()
+    for model in models[1:]:
+        if layout(model) != expected:
+            continue
+        model.test_function = first.test_function
+        model.predict_function = first.predict_function

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -215,14 +216,28 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     assert 'href="deep-seed8/report.html"' in html
     run_html = (path / "deep-seed8" / "report.html").read_text(encoding="utf-8")
     assert "seed 8 (one of the experiment&#39;s 3 seeds)" in run_html
-    # The other seeds' reports have their curves; their figures of the model are drawn for
-    # the first seed, and for any seed on demand.
-    assert "One of the experiment&#39;s other seeds" in run_html
-    assert (path / "deep-seed8" / "plots" / "history.png").exists()
+    # The other seeds' reports hold their numbers; every seed's curves are in the lab's figure
+    # of the experiment, the model's figures are drawn for the first seed, and for any seed on
+    # demand (`neuralab report RUN_DIR`).
+    assert "One of the experiment&#39;s other seeds: its numbers are here" in run_html
+    assert "val_accuracy" in run_html  # its history table
+    assert not (path / "deep-seed8" / "plots" / "history.png").exists()
     assert not (path / "deep-seed8" / "plots" / "decision_boundary.png").exists()
+    assert (path / "deep-seed7" / "plots" / "history.png").exists()
     assert (path / "deep-seed7" / "plots" / "decision_boundary.png").exists()
     legend = json.dumps(sorted(p.name for p in (path / "plots").iterdir()))
     assert "seeds_deep.png" in legend and "compare_both_loss.png" in legend
+
+
+def test_report_draws_any_seeds_figures_on_demand(lab, tmp_path):
+    path, _ = lab
+    copy = shutil.copytree(path / "deep-seed8", tmp_path / "deep-seed8")
+    result = CliRunner().invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "plots" / "history.png").exists()
+    assert (copy / "plots" / "decision_boundary.png").exists()
+    html = (copy / "report.html").read_text(encoding="utf-8")
+    assert "One of the experiment&#39;s other seeds" not in html
 
 
 def test_resuming_with_other_seeds_is_refused_naming_the_runs(lab, tmp_path):

@@ -77,6 +77,7 @@ class HistoryComparisonDisplay:
     ) -> None:
         self.histories: dict[str, dict[str, np.ndarray]] = {}
         self.bands: dict[str, dict[str, np.ndarray]] = {}
+        self.members: dict[str, list[dict[str, np.ndarray]]] = {}
         self.seeds: dict[str, int] = {}
         for name, given in histories.items():
             several = isinstance(given, list | tuple)
@@ -86,6 +87,7 @@ class HistoryComparisonDisplay:
                 self.histories[name] = members[0]
                 continue
             self.histories[name], self.bands[name] = _mean_and_std(members)
+            self.members[name] = members
         self.metric = KEY_ALIASES.get(metric, metric)
         self.smoothing_std = float(smoothing_std)
         self.title = title
@@ -109,8 +111,10 @@ class HistoryComparisonDisplay:
         colors: Mapping[str, str] | None = None,
         baseline: float | None = None,
         baseline_label: str = "baseline",
+        each_seed: bool = False,
     ) -> HistoryComparisonDisplay:
-        """Draw; ``colors`` maps run names to colours (default: one per run, in order).
+        """Draw; ``colors`` maps run names to colours (default: one per run, in order);
+        ``each_seed``: also each seed's own curve, thin, behind the mean and its band.
 
         ``ylim`` is kept only when it shows every curve's lowest point (:meth:`fits`);
         otherwise the axis fits the data and ``ylim_fitted_`` is True.
@@ -141,6 +145,22 @@ class HistoryComparisonDisplay:
                 if band is not None:
                     label = f"{name} ({words.get(who, who)}, {words.get('mean of', 'mean of')} "
                     label += f"{self.seeds[name]} {words.get('seeds', 'seeds')})"
+                    if each_seed:
+                        for k, member in enumerate(self.members[name]):
+                            if key in member:
+                                own = gaussian_smooth(member[key], self.smoothing_std)
+                                ax.plot(
+                                    np.arange(1, len(own) + 1),
+                                    own,
+                                    style,
+                                    color=self.colors_[name],
+                                    alpha=0.35,
+                                    linewidth=0.7,
+                                    label=f"{words.get('each seed', 'each seed')} "
+                                    f"({words.get(who, who)})"
+                                    if k == 0
+                                    else None,
+                                )
                     spread = gaussian_smooth(np.nan_to_num(band), self.smoothing_std)
                     ax.fill_between(
                         epochs,
@@ -225,7 +245,8 @@ def seed_curves_figure(
     labels: Mapping[str, str] | None = None,
 ) -> Any:
     """One panel per metric: the mean over the seeds' ``histories`` with a band of one
-    standard deviation, training solid and validation dashed. None if no metric was logged."""
+    standard deviation, and each seed's own curve thin; training solid and validation dashed.
+    None if no metric was logged."""
     plt = _pyplot()
     display = HistoryComparisonDisplay({name: list(histories)}, metric=metrics[0])
     logged = [
@@ -241,6 +262,6 @@ def seed_curves_figure(
     for ax, metric in zip(axes[0], logged, strict=True):
         heading = f"{title}: {words.get(metric, metric)}" if title else ""
         HistoryComparisonDisplay({name: list(histories)}, metric=metric, title=heading).plot(
-            ax, xlabel=xlabel, labels=labels
+            ax, xlabel=xlabel, labels=labels, each_seed=True
         )
     return fig

@@ -23,9 +23,10 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en", light: bool = F
     """Draw ``history.png``, ``lr_range.png`` and ``decision_boundary.png`` from files.
 
     Sources: ``history.csv``, ``lr_test.json`` and ``plots/decision_boundary.npz``; a
-    figure whose source is missing is skipped. Keras is not needed. ``light``: the curves
-    only (a lab's other seeds: their boundary, confusion matrix and weights are drawn for the
-    experiment's first seed, and for any run by ``neuralab report RUN_DIR``).
+    figure whose source is missing is skipped. Keras is not needed. ``light``: none (a lab's
+    other seeds: the lab report draws every seed's curves in one figure per experiment, and
+    the boundary, confusion matrix and weights of its first seed; ``neuralab report RUN_DIR``
+    draws them all for any run).
 
     Returns:
         The PNG files written.
@@ -35,6 +36,8 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en", light: bool = F
     from neuralab.analysis.lr_plot import LRRangeDisplay
 
     run = RunDir.open(run_dir)
+    if light:
+        return []
     run_dir = run.path
     t = translator(lang)
     labels = plot_labels(lang)
@@ -90,8 +93,6 @@ def render_run_figures(run_dir: str | Path, *, lang: str = "en", light: bool = F
         )
         written.append(save_figure(lr_display.figure_, run.file(files.plot("lr_range"))))
 
-    if light:
-        return written
     boundary = run.file(files.BOUNDARY)
     if boundary.exists():
         figure = _boundary_figure(boundary, title=f"{t['decision boundary']}: {name}", t=t)

@@ -103,7 +103,8 @@ def _env_json(view: RunView | None) -> str:
 
 def write_run_report(path: str | Path, *, lang: str = "en", light: bool = False) -> Path:
     """Redraw a run's figures from its files and write ``report.html`` (atomically);
-    ``light``: its curves only (see :func:`~neuralab.reports.figures.render_run_figures`)."""
+    ``light``: its numbers only, no figure (see
+    :func:`~neuralab.reports.figures.render_run_figures`)."""
     from neuralab.reports.figures import render_run_figures
 
     run_dir = Path(path)

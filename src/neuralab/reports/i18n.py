@@ -36,9 +36,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "seeds count": "{n} seeds",
         "seed": "seed",
         "light report": (
-            "One of the experiment's other seeds: its curves and numbers are here; the decision "
-            "boundary, confusion matrix and weights are drawn for the first seed (in the lab "
-            "report). `neuralab report {path}` draws them for this one."
+            "One of the experiment's other seeds: its numbers are here. The lab report draws "
+            "the curves of every seed in one figure per experiment, and the decision boundary, "
+            "confusion matrix and weights of the first seed. `neuralab report {path}` draws "
+            "this seed's figures."
         ),
         "chapter within": "inside the seeds' range",
         "chapter above": "above every seed",
@@ -47,6 +48,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "seeds used": "Seeds: {n} per model",
         "one seed": "Seeds: 1 per model (one seed's result; `--seeds 5` shows how much it moves)",
         "mean of": "mean of",
+        "each seed": "each seed",
         "seeds inside": "{k} of {n} seeds",
         "seed note": (
             "With several seeds, each number is the mean ± standard deviation over the seeds "
@@ -182,10 +184,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "seeds count": "{n} sementes",
         "seed": "semente",
         "light report": (
-            "Uma das outras sementes do experimento: as curvas e os números estão aqui; a "
-            "fronteira de decisão, a matriz de confusão e os pesos são desenhados para a "
-            "primeira semente (no relatório do lab). `neuralab report {path}` os desenha "
-            "para esta."
+            "Uma das outras sementes do experimento: os números dela estão aqui. O relatório "
+            "do lab desenha as curvas de todas as sementes numa figura por experimento, e a "
+            "fronteira de decisão, a matriz de confusão e os pesos da primeira semente. "
+            "`neuralab report {path}` desenha as figuras desta semente."
         ),
         "chapter within": "dentro da faixa das sementes",
         "chapter above": "acima de todas as sementes",
@@ -197,6 +199,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "varia)"
         ),
         "mean of": "média de",
+        "each seed": "cada semente",
         "seeds inside": "{k} de {n} sementes",
         "seed note": (
             "Com várias sementes, cada número é a média ± desvio-padrão sobre as sementes "
@@ -489,6 +492,7 @@ def plot_labels(lang: str) -> dict[str, str]:
         "test": t["test"],
         "epoch": t["epoch"],
         "mean of": t["mean of"],
+        "each seed": t["each seed"],
         "seeds": t["seeds"].lower(),
         "counts": t["counts"],
         "normalized": t["normalized"],

@@ -34,7 +34,7 @@ def write_run_reports(
     runs: Sequence[Path], *, lang: str, jobs: int, light: Collection[Path] = ()
 ) -> None:
     """Write each run's report, in ``jobs`` processes (round-robin), or here if ``jobs == 1``;
-    the runs in ``light`` get their curves only (a lab's other seeds)."""
+    the runs in ``light`` get their numbers only (a lab's other seeds)."""
     from neuralab.reports.html import write_run_report
 
     jobs = max(1, min(jobs, len(runs)))
@@ -79,8 +79,10 @@ def write_run_reports(
 
 
 _WRITTEN = "written "
-# A run given to the worker with this prefix gets a light report (curves only).
+# A run given to the worker with this prefix gets a light report (numbers only).
 _LIGHT = "light:"
+# An experiment's seeds (JSON: lab folder, name, run folders): their mean curves' figure.
+_SEEDS = "seeds:"
 
 
 class ReportWorker:
@@ -113,18 +115,27 @@ class ReportWorker:
         )
 
     def submit(self, run: Path, *, light: bool = False) -> None:
-        """Queue ``run``'s report (its files must be complete); ``light``: curves only."""
+        """Queue ``run``'s report (its files must be complete); ``light``: numbers only."""
+        self._send(f"{_LIGHT}{run}" if light else str(run))
+
+    def _send(self, line: str) -> None:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return  # gone: close() will not list the run, so the caller draws it
         try:
-            proc.stdin.write(json.dumps(f"{_LIGHT}{run}" if light else str(run)) + "\n")
+            proc.stdin.write(json.dumps(line) + "\n")
             proc.stdin.flush()
         except OSError:
             pass
 
+    def submit_seeds(self, lab: Path, name: str, folders: Sequence[str]) -> None:
+        """Queue the figure of experiment ``name``'s seeds (``folders``, all finished) in lab
+        folder ``lab``; :meth:`close` then lists the figure's path."""
+        self._send(_SEEDS + json.dumps([str(lab), name, list(folders)]))
+
     def close(self, *, wait: bool = True) -> set[Path]:
-        """Finish (or, with ``wait=False``, stop) the worker; the runs whose reports it wrote."""
+        """Finish (or, with ``wait=False``, stop) the worker; the runs whose reports it wrote
+        (and the seed figures it drew)."""
         proc, self._proc = self._proc, None
         if proc is not None:
             try:
@@ -190,7 +201,7 @@ def write_lab_report(
     # An experiment's other seeds: curves only (its figures show the first seed).
     light = {lab.path / f for folders in record.groups.values() for f in folders[1:]}
     write_run_reports(runs, lang=lang, jobs=jobs, light=light)
-    _comparison_figures(lab.path, record, lang=lang)
+    _comparison_figures(lab.path, record, lang=lang, drawn=done)
     html = render_lab_report(load_lab(lab.path, lang=lang))
     return atomic_write_text(lab.path / files.REPORT, html)
 
@@ -202,10 +213,42 @@ def _seed_histories(path: Path, lab: LabRecord, name: str) -> list[Any]:
     return [RunDir(path / f).read_history() for f in folders if (path / f / files.HISTORY).exists()]
 
 
-def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
+def draw_seed_figure(path: Path, name: str, folders: Sequence[str], *, lang: str) -> Path | None:
+    """Experiment ``name``'s seeds (run ``folders`` of lab folder ``path``): their mean curves
+    with a band of one standard deviation, saved where the lab report shows it. None when
+    fewer than two seeds have a history."""
+    from neuralab.analysis.compare import seed_curves_figure
+    from neuralab.analysis.figures import save_figure
+    from neuralab.reports.i18n import plot_labels, translator
+    from neuralab.reports.views import group_history_figure
+
+    t = translator(lang)
+    histories = [
+        RunDir(path / f).read_history() for f in folders if (path / f / files.HISTORY).exists()
+    ]
+    if len(folders) < 2 or len(histories) < 2:
+        return None
+    fig = seed_curves_figure(
+        name,
+        histories,
+        title=f"{name} · {t['seeds count'].format(n=len(histories))}",
+        xlabel=t["epoch"],
+        labels=plot_labels(lang),
+    )
+    if fig is None:
+        return None
+    target = group_history_figure(path, name)
+    save_figure(fig, target)
+    return target
+
+
+def _comparison_figures(
+    path: Path, lab: LabRecord, *, lang: str, drawn: Collection[Path] = ()
+) -> None:
     """The lab's ``[[compare]]`` figures and each several-seed experiment's curves (the mean
-    with a band of one standard deviation), from the runs' histories."""
-    from neuralab.analysis.compare import HistoryComparisonDisplay, seed_curves_figure
+    with a band of one standard deviation; not those in ``drawn``, drawn while the lab ran),
+    from the runs' histories."""
+    from neuralab.analysis.compare import HistoryComparisonDisplay
     from neuralab.analysis.figures import save_figure
     from neuralab.reports.i18n import plot_labels, translator
     from neuralab.reports.views import LabTexts, compare_figure, group_history_figure
@@ -213,18 +256,9 @@ def _comparison_figures(path: Path, lab: LabRecord, *, lang: str) -> None:
     t = translator(lang)
     texts = LabTexts.of(lab, lang)
     for name, folders in lab.groups.items():
-        histories = _seed_histories(path, lab, name)
-        if len(folders) < 2 or len(histories) < 2:
+        if group_history_figure(path, name) in drawn:
             continue
-        fig = seed_curves_figure(
-            name,
-            histories,
-            title=f"{name} · {t['seeds count'].format(n=len(histories))}",
-            xlabel=t["epoch"],
-            labels=plot_labels(lang),
-        )
-        if fig is not None:
-            save_figure(fig, group_history_figure(path, name))
+        draw_seed_figure(path, name, folders, lang=lang)
     for comparison in lab.compare:
         grouped = {n: _seed_histories(path, lab, n) for n in comparison.experiments}
         compared = {n: (h if len(h) > 1 else h[0]) for n, h in grouped.items() if h}
@@ -270,6 +304,17 @@ def main(argv: Sequence[str]) -> int:
     runs = (json.loads(line) for line in sys.stdin if line.strip()) if from_stdin else args
     status = 0
     for given in runs:
+        if given.startswith(_SEEDS):
+            lab, name, folders = json.loads(given.removeprefix(_SEEDS))
+            try:
+                figure = draw_seed_figure(Path(lab), name, folders, lang=lang)
+            except Exception as exc:  # the lab report draws it again, and names the error
+                print(f"{lab} {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                status = 1
+            else:
+                if figure is not None:
+                    print(_WRITTEN + json.dumps(str(figure)), flush=True)
+            continue
         light = given.startswith(_LIGHT)
         run = given.removeprefix(_LIGHT)
         try:

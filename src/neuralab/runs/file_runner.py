@@ -509,6 +509,10 @@ def _run_in_order(
                         notes=notes,
                     )
                 finished(run, plan, members[k])
+            if reports and len(plans) > 1:  # the seeds' mean curves, drawn beside training
+                reports[members[-1] % len(reports)].submit_seeds(
+                    lab_dir, plans[0].group, [plan.folder for plan in plans]
+                )
             for i in members:
                 prepared[i] = None  # type: ignore[call-overload]  # free its models and data
     finally:

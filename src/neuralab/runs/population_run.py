@@ -153,6 +153,9 @@ def run_population(
             with contextlib.suppress(KeyboardInterrupt):
                 _save_interrupted(run, item, result, options)
         raise KeyboardInterrupt
+    from neuralab._keras_compat import share_step_functions
+
+    share_step_functions([item.model for item in prepared])  # one evaluation trace for all
     finished = []
     for run, item, result in zip(runs, prepared, results, strict=True):
         run.set_status(
