@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +16,8 @@ from neuralab.analysis.seeds import in_band, mean_curve, seed_stats
 from neuralab.cli import app
 from neuralab.config import load_experiments
 from neuralab.errors import NeuralabError, SpecError
-from neuralab.record import LabDir, MetricsRecord, RunDir, SpecRecord
+from neuralab.record import LabDir, MetricsRecord, RunDir, SpecRecord, files
+from neuralab.record.events import BoundaryEvent, read_events, strip_epochs
 from neuralab.reports.views import load_lab
 from neuralab.runs.file_runner import plan_runs, run_experiment_file, with_seeds
 
@@ -224,6 +227,8 @@ def test_the_lab_report_shows_groups_with_bands_and_the_seed_it_draws(lab):
     assert not (path / "deep-seed8" / "plots" / "history.png").exists()
     assert not (path / "deep-seed8" / "plots" / "decision_boundary.png").exists()
     assert (path / "deep-seed7" / "plots" / "history.png").exists()
+    # The first seed trained in a population still draws the boundary while training.
+    assert (path / "deep-seed7" / "plots" / "boundary_strip.png").exists()
     assert (path / "deep-seed7" / "plots" / "decision_boundary.png").exists()
     legend = json.dumps(sorted(p.name for p in (path / "plots").iterdir()))
     assert "seeds_deep.png" in legend and "compare_both_loss.png" in legend
@@ -308,6 +313,22 @@ def test_small_models_seeds_train_as_one_population_equal_to_separate_runs(
         for split in ("train", "test"):
             for key in ("accuracy", "loss"):
                 assert metrics[split][key] == pytest.approx(alone.metrics[split][key], rel=1e-5)
+        # The report's strip: the same boundaries at the same epochs.
+        frames = _boundaries(member.path)
+        assert sorted(frames) == [1, 2, 4, 6] == list(strip_epochs(6))
+        theirs = _boundaries(alone.path)
+        for epoch, grid in frames.items():
+            assert grid.classes == theirs[epoch].classes, epoch
+            mine = np.frombuffer(base64.b64decode(grid.confidence), np.uint8).astype(int)
+            other = np.frombuffer(base64.b64decode(theirs[epoch].confidence), np.uint8)
+            assert np.abs(mine - other).max() <= 1, epoch
+
+
+def _boundaries(run: Path) -> dict[int, Any]:
+    """The boundary grids of a run's events, by epoch (the last one of each epoch)."""
+    return {
+        e.epoch: e.grid for e in read_events(run / files.EVENTS) if isinstance(e, BoundaryEvent)
+    }
 
 
 def test_seeds_train_one_by_one_with_the_reason_recorded_when_a_population_cannot(

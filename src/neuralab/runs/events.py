@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neuralab.record import RunDir, files
 from neuralab.record.events import EndEvent, EpochEvent, append_events, strip_epochs
 from neuralab.runs.prepare import PreparedExperiment
@@ -76,10 +78,20 @@ def run_events_callback(
 
 class PopulationEvents:
     """The events of the runs of one population (an experiment's seeds trained as one
-    program): ``begin``, each epoch and ``end`` for each seed's run. No boundary frames: the
-    members' weights stay inside the program until it ends."""
+    program): ``begin``, each epoch and ``end`` for each seed's run, and for 2-feature data
+    each seed's decision boundary at the epochs of the report's strip (:attr:`stops`: the
+    population ends a compiled chunk there and hands the weights back, :meth:`boundaries`).
+    """
 
     def __init__(self, runs: Sequence[RunDir], prepared: Sequence[PreparedExperiment]) -> None:
+        from neuralab.models.shape_doctor import from_logits
+
+        first = prepared[0]
+        two_features = first.splits.train.sample_shape == (2,)
+        self.stops = strip_epochs(first.epochs) if two_features else ()
+        self.models = [item.model for item in prepared]
+        self.from_logits = from_logits(first.loss)
+        self.parts = [np.asarray(part.x) for _, part in first.splits.items()]
         self.paths = [run.file(files.EVENTS) for run in runs]
         self.pending: list[list[Any]] = [[] for _ in runs]
         self.start = time.perf_counter()
@@ -111,6 +123,23 @@ class PopulationEvents:
         last = member == len(self.paths) - 1
         if last and time.perf_counter() - self.last_flush >= self.every:
             self._flush()
+
+    def boundaries(self, epoch: int) -> None:
+        """Each member's model holds the weights of ``epoch``: its boundary frame (one eager
+        call each, as a separate run draws its strip)."""
+        from neuralab.record.events import BoundaryEvent, encode_grid
+        from neuralab.training.live import GridPredictor, grid_extent, grid_points
+
+        extent = grid_extent(np.concatenate(self.parts))
+        points = grid_points(extent)
+        size = round(len(points) ** 0.5)
+        for model, pending in zip(self.models, self.pending, strict=True):
+            classes, confidence = GridPredictor(model, points, from_logits=self.from_logits)(
+                compiled=False
+            )
+            grid = encode_grid(classes.reshape(size, size), confidence.reshape(size, size), extent)
+            pending.append(BoundaryEvent(t=self._t(), epoch=epoch, grid=grid))
+        self._flush()
 
     def end(self, results: Sequence[Any]) -> None:
         """Training ended: each run's epochs and whether it was interrupted."""

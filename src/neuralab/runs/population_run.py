@@ -130,6 +130,8 @@ def run_population(
             shuffle=spec.fit.shuffle,
             seeds=[item.spec.seed for item in prepared],
             on_epoch_end=on_epoch_end,
+            stops=events.stops,
+            on_stop=events.boundaries,
         )
     except Exception as exc:
         for run in runs:

@@ -189,6 +189,8 @@ def train_population(
     shuffle: bool = True,
     callbacks: Sequence[Sequence[Any]] | None = None,
     on_epoch_end: MemberHook | None = None,
+    stops: Sequence[int] = (),
+    on_stop: Callable[[int], None] | None = None,
 ) -> list[TrainingResult]:
     """Train the seeds of one experiment as one vmapped program; one result per member.
 
@@ -217,6 +219,11 @@ def train_population(
             logs (History, CSVLogger, TensorBoard per epoch, neuralab's recorders).
         on_epoch_end: ``hook(member, epoch, logs)`` after each epoch of each member
             (epoch from 1, as ``train``'s hook), members in order within an epoch.
+        stops: Epochs (from 1) after which every member's Keras model must hold exactly
+            that epoch's weights (a report's strip of decision boundaries): a compiled chunk
+            ends there, the weights are written back and ``on_stop(epoch)`` is called. The
+            numbers are the same with or without stops.
+        on_stop: Called with the epoch after the weights of each of ``stops`` are written back.
 
     Returns:
         One :class:`~neuralab.training.trainer.TrainingResult` per member, in order.
@@ -279,8 +286,13 @@ def train_population(
     try:
         loop.begin()
         count = 1
+        pending_stops = sorted({int(e) for e in stops if 0 < int(e) <= epochs})
         while loop.done < epochs and not loop.stopped:
             count = min(count, epochs - loop.done)
+            while pending_stops and pending_stops[0] <= loop.done:
+                pending_stops.pop(0)
+            if pending_stops:  # the chunk ends at the next stop
+                count = min(count, pending_stops[0] - loop.done)
             orders = np.empty((capacity, members, n), dtype=np.int32)
             for i in range(capacity):
                 for m, rng in enumerate(rngs):
@@ -297,6 +309,10 @@ def train_population(
                 state, _ = epochs_fn(start_state, orders_dev, np.int32(stop_at), data)
                 loop.commit(state, first + stop_at)
                 break
+            if pending_stops and loop.done == pending_stops[0]:
+                loop.write_back()
+                if on_stop is not None:
+                    on_stop(loop.done)
             seconds = max(elapsed, 1e-6) / count
             count = int(min(capacity, max(1.0, CHUNK_SECONDS / seconds)))
     except KeyboardInterrupt:
