@@ -171,3 +171,41 @@ def test_lab_circles_quick_live_delivers_events_and_the_same_lab(tmp_path):
     (quiet_lab,) = (tmp_path / "quiet").iterdir()
     assert LabDir(live_lab).read().experiments == LabDir(quiet_lab).read().experiments
     assert _results(live_lab) == _results(quiet_lab)
+
+
+def test_resume_live_shows_the_earlier_runs_and_the_resumed_one(tmp_path):
+    spec = tmp_path / "two.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    first = CliRunner().invoke(
+        app, ["--quiet", "run", str(spec), "-o", str(tmp_path / "out")], catch_exceptions=False
+    )
+    assert first.exit_code == 0, first.output
+    (lab,) = (tmp_path / "out").iterdir()
+    # As if the command had been killed after its first run: the second never started.
+    wide = lab / "wide"
+    for path in sorted(wide.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    wide.rmdir()
+    proc = _start(["run", str(spec), "--resume", str(lab), "--live", "--no-browser"], tmp_path)
+    try:
+        url = _live_url(proc)
+        events = _follow(url, seconds=240)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    channels = {e["channel"].split("/")[-1] for e in events}
+    assert channels == {"narrow", "wide"}  # the earlier attempt's run is on the page too
+    begun = [e["channel"].split("/")[-1] for e in events if e["type"] == "begin"]
+    assert begun.count("wide") == 1
+    statuses = {
+        e["channel"].split("/")[-1]: e["status"] for e in events if e["type"] == "run_status"
+    }
+    assert statuses == {"narrow": "complete", "wide": "complete"}
+    fresh = CliRunner().invoke(
+        app, ["--quiet", "run", str(spec), "-o", str(tmp_path / "fresh")], catch_exceptions=False
+    )
+    assert fresh.exit_code == 0, fresh.output
+    assert _results(lab) == _results(tmp_path / "fresh")
