@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import pytest
@@ -138,3 +139,36 @@ def test_the_page_speaks_the_report_languages(tmp_path):
     with LiveServer(mode="play", lang="pt", output=tmp_path) as server:
         page = request(server, "GET", "/")[2].decode()
     assert '"lang": "pt"' in page and "Iniciar" in page and "Start" in page
+
+
+def test_two_tabs_train_side_by_side_without_breaking_each_other(play_server):
+    first = copy.deepcopy(DEFAULT_CONFIG)
+    first["epochs"] = 40
+    second = copy.deepcopy(DEFAULT_CONFIG)
+    second["data"]["name"] = "moons"
+    second["epochs"] = 15
+    a = api(play_server, "/api/session")["session"]
+    b = api(play_server, "/api/session")["session"]
+    assert a != b
+    tab_a, tab_b = play_server.session(a), play_server.session(b)
+
+    def wait_until(tab, status: str) -> None:
+        for _ in range(1200):  # bounded: at most 120 s
+            if tab.status == status:
+                return
+            threading.Event().wait(0.1)
+        raise AssertionError(f"{tab.status} ({tab.message}), not {status}")
+
+    assert api(play_server, "/api/start", session=a, config=first)["ok"]
+    assert api(play_server, "/api/pause", session=a)["ok"]  # tab A waits, paused
+    assert api(play_server, "/api/start", session=b, config=second)["ok"]
+    wait_until(tab_b, "finished")
+    assert tab_b.epochs_done == 15 and "test" in tab_b.metrics
+    # Resetting tab B leaves tab A where it was; A goes on and finishes its own model.
+    assert api(play_server, "/api/reset", session=b)["ok"]
+    assert tab_a.status == "paused" and tab_a.epochs_done < 40
+    assert api(play_server, "/api/start", session=a, config=first)["ok"]
+    wait_until(tab_a, "finished")
+    assert tab_a.epochs_done == 40 and "test" in tab_a.metrics
+    assert 'name = "circles"' in api(play_server, "/api/export", session=a, config=first)["toml"]
+    assert 'name = "moons"' in api(play_server, "/api/export", session=b, config=second)["toml"]

@@ -354,7 +354,9 @@ class PlaySession:
                 gate=gate,
             )
             with self.lock:
-                if generation == self.generation:
+                # A Pause pressed while the model was being prepared holds: the gate stops
+                # training at the first epoch's end and the page keeps saying so.
+                if generation == self.generation and self.status != "paused":
                     self._set_state("training")
             validation = prepared.validation
             result = train(
