@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -209,3 +210,51 @@ def test_resume_live_shows_the_earlier_runs_and_the_resumed_one(tmp_path):
     )
     assert fresh.exit_code == 0, fresh.output
     assert _results(lab) == _results(tmp_path / "fresh")
+
+
+def test_ctrl_c_stops_a_live_run_cleanly(tmp_path):
+    spec = tmp_path / "long.toml"
+    # One long run: Ctrl-C arrives while it trains.
+    spec.write_text(SPEC.replace("epochs = 10", "epochs = 5000"), encoding="utf-8")
+    proc = _start(["run", str(spec), "--live", "--no-browser", "-o", "out"], tmp_path)
+    try:
+        url = _live_url(proc)
+        events = _follow_until(url, lambda e: e["type"] == "epoch", seconds=120)
+        assert events and events[-1]["type"] == "epoch"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    (lab,) = (tmp_path / "out").iterdir()
+    status = RunDir(lab / "narrow").status
+    assert status.status == "incomplete" and status.reason == "interrupted (Ctrl-C)"
+    assert not (tmp_path / "out" / files.LIVE).exists()  # the page's marker is gone
+    parts = urlsplit(url)
+    with pytest.raises(OSError):  # and so is its server
+        http.client.HTTPConnection(parts.hostname, parts.port, timeout=5).request("GET", "/")
+
+
+def _follow_until(url: str, done: Any, seconds: float) -> list[dict[str, Any]]:
+    """The page's events up to the first one for which ``done(event)`` is true."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=seconds)
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    try:
+        connection.request("GET", f"/events?{parts.query}")
+        response = connection.getresponse()
+        while time.monotonic() < deadline:
+            line = response.readline()
+            if not line:
+                break
+            if line.startswith(b"data: "):
+                events.append(json.loads(line[6:]))
+                if done(events[-1]):
+                    break
+    finally:
+        connection.close()
+    return events
