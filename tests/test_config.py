@@ -400,3 +400,19 @@ def test_toml_nested_too_deeply_to_read(write_toml):
     path = write_toml(BASE + "compile.metrics = " + "[" * 2000 + "]" * 2000 + "\n")
     with pytest.raises(SpecError, match=r"malformed TOML: arrays or tables nested too deeply"):
         load_experiments(path)
+
+
+def test_a_when_override_of_data_path_is_relative_to_the_spec_file_too(tmp_path):
+    folder = tmp_path / "curso"
+    folder.mkdir()
+    spec = folder / "spec.toml"
+    spec.write_text(
+        '[[experiments]]\nname = "e"\ndata = {name = "csv", path = "full.csv", label = "y"}\n'
+        '[experiments.model]\npreset = "mlp"\n'
+        '[experiments.when.quick]\ndata.path = "small.csv"\n',
+        encoding="utf-8",
+    )
+    exp = load_experiments(spec).experiments[0]
+    assert exp.data.params["path"] == str(folder / "full.csv")
+    assert exp.for_data("quick").data.params["path"] == str(folder / "small.csv")
+    assert exp.for_data("quick").data.params["label"] == "y"

@@ -939,12 +939,24 @@ def load_experiments(path: str | Path) -> ExperimentFile:
 def _resolve_data_paths(parsed: ExperimentFile, folder: Path) -> ExperimentFile:
     """A relative ``data.path`` is relative to the spec file's folder, not to the working
     directory, so a spec and its table can be moved (or opened from a notebook) together."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str) and value:
+            return str((folder / Path(value).expanduser()).absolute())
+        return value
+
     experiments = []
     for exp in parsed.experiments:
-        value = exp.data.params.get("path")
-        if isinstance(value, str) and value:
-            resolved = str((folder / Path(value).expanduser()).absolute())
-            params = {**exp.data.params, "path": resolved}
+        if "path" in exp.data.params:
+            params = {**exp.data.params, "path": resolve(exp.data.params["path"])}
             exp = exp.model_copy(update={"data": exp.data.model_copy(update={"params": params})})
+        when = {}  # `[experiments.when.quick] data.path = "small.csv"`: the same folder
+        for data_name, override in exp.when.items():
+            data = override.get("data")
+            if isinstance(data, dict) and "path" in data:
+                override = {**override, "data": {**data, "path": resolve(data["path"])}}
+            when[data_name] = override
+        if when != exp.when:
+            exp = exp.model_copy(update={"when": when})
         experiments.append(exp)
     return parsed.model_copy(update={"experiments": tuple(experiments)})
