@@ -78,7 +78,8 @@ def test_uploads_are_capped_and_read_by_the_loader(play_server):
         f"/api/upload?session={session}&name=broken.csv",
         body=b"x1,x2,class\n0.1,0.2,0\n0.3,oops,1\n",
     )
-    assert status == 200 and b"oops" in body and b'"ok": false' in body
+    assert status == 200 and b'"ok": false' in body
+    assert b"column 'x2' holds text (categories, e.g. 'oops')" in body
     status, _, body = request(
         play_server,
         "POST",
@@ -86,6 +87,17 @@ def test_uploads_are_capped_and_read_by_the_loader(play_server):
         body=b"x1,x2,class\n0.1,0.2,0\n0.3,1\n",
     )
     assert status == 200 and b"short.csv" in body and b'"ok": false' in body
+    shift = b"x1,turno,class\n" + b"".join(
+        f"{i / 50:.3f},{('manha', 'tarde')[i % 2]},{i % 2}\n".encode() for i in range(20)
+    )
+    status, _, body = request(
+        play_server, "POST", f"/api/upload?session={session}&name=turnos.csv", body=shift
+    )
+    assert status == 200 and b'"ok": false' in body
+    assert (
+        b"turnos.csv: the page draws two numeric features, and column 'turno' holds text "
+        b"(categories, e.g. 'manha')" in body
+    )
     good = b"x1,x2,class\n" + b"".join(
         f"{i / 50:.3f},{(i % 7) / 7:.3f},{i % 2}\n".encode() for i in range(60)
     )

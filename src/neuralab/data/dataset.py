@@ -59,6 +59,11 @@ class Dataset:
         return tuple(int(d) for d in self.x.shape[1:])
 
     @property
+    def plane(self) -> bool:
+        """Two numeric features: points in a plane, where a decision boundary can be drawn."""
+        return self.sample_shape == (2,)
+
+    @property
     def n_classes(self) -> int:
         return len(self.class_names)
 

@@ -103,6 +103,11 @@ class TableDataset(Dataset):
     label: str = ""
     missing: str = "error"
 
+    @property
+    def plane(self) -> bool:
+        """Two numeric features (a categorical column's codes are not a coordinate)."""
+        return super().plane and all(c.kind == "numeric" for c in self.columns)
+
     def check_finite(self) -> None:
         """NaN marks a missing cell to fill (``missing = "fill"``); anything else is checked."""
         if self.missing != "fill" or np.isinf(self.x).any():

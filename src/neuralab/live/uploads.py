@@ -104,6 +104,14 @@ def save_upload(
         data, params, exportable = _read(path, label, where="upload")
     except DataError as exc:  # name the file as the learner knows it, not the kept copy
         raise DataError(str(exc).replace(str(path), shown)) from exc
+    if data.sample_shape == (2,) and not data.plane:
+        column = next(c for c in getattr(data, "columns", ()) if c.kind != "numeric")
+        texts = [c for c in column.categories if not _is_number(c)] or list(column.categories)
+        example = f", e.g. {texts[0]!r}" if texts else ""
+        raise DataError(
+            f"{shown}: the page draws two numeric features, and column {column.name!r} holds "
+            f"text (categories{example}). Keep two numeric columns and the class column."
+        )
     if data.sample_shape != (2,):
         raise DataError(
             f"{shown}: the page draws two features, and this table has "

@@ -51,7 +51,7 @@ def run_events_callback(
     parts = list(prepared.splits.items())
     path = run.file(files.EVENTS)
     watched = is_watched(run.path)
-    two_features = prepared.splits.train.sample_shape == (2,)
+    two_features = prepared.splits.train.plane
 
     def sink(events: list[Any]) -> None:
         append_events(path, events)
@@ -87,7 +87,7 @@ class PopulationEvents:
         from neuralab.models.shape_doctor import from_logits
 
         first = prepared[0]
-        two_features = first.splits.train.sample_shape == (2,)
+        two_features = first.splits.train.plane
         self.stops = strip_epochs(first.epochs) if two_features else ()
         self.models = [item.model for item in prepared]
         self.from_logits = from_logits(first.loss)

@@ -24,7 +24,7 @@ def save_decision_boundary(run: RunDir, model: keras.Model, splits: Splits) -> b
     """
     from neuralab.analysis.decision_boundary import DecisionBoundaryDisplay
 
-    if splits.train.sample_shape != (2,):
+    if not splits.train.plane:
         return False
     x_all = np.concatenate([part.x for _, part in splits.items()])
     y_all = np.concatenate([part.class_ids() for _, part in splits.items()])

@@ -260,7 +260,7 @@ def begin_event(
     points: tuple[Points, ...] = ()
     samples: tuple[Thumbnail, ...] = ()
     samples_split = ""
-    if shape == (2,):
+    if train.plane:
         points = _points(parts)
     elif is_image(shape):
         samples_split, shown = parts[-1]
@@ -359,7 +359,7 @@ def make_live_callback(
 
         def _predictor(self) -> Any:
             if self.predictor is None:
-                if shape == (2,):
+                if train.plane:
                     x_all = np.concatenate([np.asarray(p.x) for _, p in parts])
                     self.extent = grid_extent(x_all)
                     self.predictor = GridPredictor(
@@ -383,7 +383,7 @@ def make_live_callback(
             self.frames += 1
             compiled = compile_frames and epoch not in exact and self.frames > EAGER_FRAMES
             classes, confidence = predictor(compiled=compiled)
-            if shape == (2,):
+            if train.plane:
                 size = round(len(classes) ** 0.5)
                 self.pending.append(
                     BoundaryEvent(
