@@ -87,6 +87,57 @@ def test_portuguese_notebook_speaks_portuguese() -> None:
     assert "## Set-up" in english and "Quick mode" not in english and "QUICK = True" in english
 
 
+def _titles(name: str) -> tuple[dict[str, str], set[str]]:
+    """Lab ``name``'s titles in Portuguese by key, and its English titles with another
+    Portuguese text (the English-only ones)."""
+    narratives = lab_narratives(name)
+    english, portuguese = narratives["en"], narratives["pt"]
+    keys = [k for k in english if k == "title" or k.endswith(".title")]
+    assert keys and all(k in portuguese for k in keys), name  # every title has its pt text
+    return {k: portuguese[k] for k in keys}, {english[k] for k in keys} - set(portuguese.values())
+
+
+def _listed_titles(notebook: Any, name: str) -> str:
+    """What the notebook's cell listing the experiments prints, run here on the lab's spec."""
+    import contextlib
+    import io
+
+    from neuralab.labs.registry import lab_narrative
+
+    setup, listing = _code_cells(notebook)[:2]
+    assert "lab_narrative" in setup and "experiments.experiments" in listing
+    namespace = {
+        "LAB": name,
+        "LANG": notebook.metadata.neuralab["lang"],
+        "experiments": load_lab_spec(name),
+        "lab_narrative": lab_narrative,
+    }
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(listing, namespace)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(LABS))
+def test_portuguese_notebooks_give_the_titles_in_portuguese(name: str) -> None:
+    portuguese, english_only = _titles(name)
+    notebook = lab_notebook(name, lang="pt", quick=True)
+    markdown = _markdown(notebook)
+    listed = _listed_titles(notebook, name)
+    spec = load_lab_spec(name)
+    assert markdown.startswith(f"# {portuguese['title']}")
+    for experiment in spec.names():
+        title = portuguese[f"{experiment}.title"]
+        assert f"### {experiment} · {title}" in markdown, experiment
+        assert re.search(rf"^{re.escape(experiment)} +{re.escape(title)}$", listed, re.M), listed
+    everything = "\n".join([markdown, *_code_cells(notebook), listed])
+    assert english_only and not [t for t in english_only if t in everything]
+    # The English notebook keeps the lab file's own titles.
+    english = _listed_titles(lab_notebook(name, lang="en", quick=True), name)
+    for experiment in spec.names():
+        assert f"{experiment:12} {spec[experiment].title}" in english
+
+
 def test_the_range_test_cell_shows_its_suggestions() -> None:
     notebook = lab_notebook("circles")
     assert 'lab["model_9"].lr_test["suggestions"]' in _code_cells(notebook)

@@ -147,12 +147,12 @@ def lab_notebook(
     _check(name, lang, seeds)
     nbformat = _nbformat()
     from neuralab import __version__
-    from neuralab.labs.registry import lab_info, lab_narratives, load_lab_spec
+    from neuralab.labs.registry import lab_info, lab_narrative, load_lab_spec
 
     info = lab_info(name)
     experiments = load_lab_spec(name)
-    narratives = lab_narratives(name)
-    texts: Mapping[str, str] = narratives.get(lang) or narratives.get("en") or {}
+    # The lab's texts in ``lang`` (English where it has none), as the lab's reports show them.
+    texts: Mapping[str, str] = lab_narrative(name, lang)
     s = TEXTS[lang]
     v4 = nbformat.v4
     cells: list[Any] = []
@@ -165,7 +165,7 @@ def lab_notebook(
 
     title = texts.get("title") or experiments.title or name
     head = [f"# {title}"]
-    description = texts.get("description") or (experiments.description if lang == "en" else "")
+    description = texts.get("description") or experiments.description
     if description:
         head.append(f"*{description}*")
     head.append(s["made by"].format(lab=name, version=__version__, seed=info.seed))
@@ -186,6 +186,7 @@ def lab_notebook(
                 "import neuralab",
                 "from neuralab.backend import enable_compilation_cache",
                 "from neuralab.labs import load_lab_spec",
+                "from neuralab.labs.registry import lab_narrative",
                 "from neuralab.notebooks import progress_bars",
                 "",
                 f"LAB = {_quoted(name)}",
@@ -207,8 +208,11 @@ def lab_notebook(
     code(
         _code(
             [
+                "# The lab's texts in LANG by key (English where LANG has none): the titles.",
+                "texts = lab_narrative(LAB, LANG)",
                 "for spec in experiments.experiments:",
-                '    print(f"{spec.name:12} {spec.title}")',
+                '    title = texts.get(f"{spec.name}.title", spec.title)',
+                '    print(f"{spec.name:12} {title}")',
             ]
         )
     )
