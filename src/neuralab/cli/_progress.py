@@ -1,4 +1,5 @@
-"""Progress shown while training and downloading (``--quiet`` turns it off).
+"""Progress shown while training, reading table files and downloading (``--quiet`` turns it
+off).
 
 In a terminal: rich progress bars on stderr. Elsewhere (a CI log, a file, ``2>&1 | tee``)
 a bar cannot redraw and rich would print it only at the end, so progress is written as lines,
@@ -114,30 +115,69 @@ class _DotsProgress:
         console.print(highlight=False)
 
 
+#: ``progress(file_name, bytes_read, total_bytes)``, as the table readers call it.
+ReadCallback = Callable[[str, int, int | None], None]
+
+
 @contextmanager
-def _progress_factory() -> Iterator[Callable[[str], Any] | None]:
+def _run_progress() -> Iterator[tuple[Callable[[str], Any] | None, ReadCallback | None]]:
+    """The progress of ``run``/``lab``: a bar factory per experiment (epochs), and a callback
+    for the table files the runs read (bytes read of the file's size).
+
+    In a terminal both draw in one rich display (one live display at a time); elsewhere each
+    writes lines (a file's line when it is read, and at most every :data:`LINE_SECONDS`
+    while it is); ``--quiet``: neither.
+    """
     if state.quiet:
-        yield None
+        yield None, None
         return
-    if state.progress == "dots":
-        yield lambda name: _DotsProgress()
+    if state.progress == "dots" or not err_console.is_terminal:
+        with _download_lines(verb="read") as read_lines:
+            if state.progress == "dots":
+                yield (lambda name: _DotsProgress()), read_lines
+            else:
+                began = time.monotonic()
+                yield (lambda name: _LineProgress(name, began)), read_lines
         return
-    if not err_console.is_terminal:
-        began = time.monotonic()
-        yield lambda name: _LineProgress(name, began)
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    class CountColumn(ProgressColumn):
+        """``3/5`` epochs, or ``1.0/5.2 MB`` of a file being read."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.counts, self.sizes = MofNCompleteColumn(), DownloadColumn()
+
+        def render(self, task: Task) -> Text:
+            return (self.sizes if task.fields.get("unit") == "bytes" else self.counts).render(task)
 
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(bar_width=20),
-        MofNCompleteColumn(),
+        CountColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[info]}"),
         console=err_console,
     )
+    files: dict[str, Any] = {}
+
+    def reading(name: str, done: int, total: int | None) -> None:
+        if name not in files:
+            files[name] = progress.add_task(f"reading {name}", total=total, info="", unit="bytes")
+        progress.update(files[name], completed=done, total=total)
+
     with progress:
-        yield lambda name: _RichProgress(progress)
+        yield (lambda name: _RichProgress(progress)), reading
 
 
 @contextmanager
@@ -176,17 +216,19 @@ def _download_progress() -> Iterator[Callable[[str, int, int | None], None] | No
 
 
 @contextmanager
-def _download_lines() -> Iterator[Callable[[str, int, int | None], None]]:
+def _download_lines(verb: str = "") -> Iterator[Callable[[str, int, int | None], None]]:
     """Not a terminal: a line per file when it is complete, and at most every
-    :data:`LINE_SECONDS` while it downloads."""
+    :data:`LINE_SECONDS` while it downloads (or is read): ``name: 1.0 MB of 5.2 MB``, then
+    ``verb`` (e.g. ``"read"``) and the time."""
     began = time.monotonic()
+    word = f" {verb}" if verb else ""
     last_line: dict[str, float] = {}
     done_bytes: dict[str, tuple[int, int | None]] = {}
 
     def write(name: str) -> None:
         done, total = done_bytes[name]
         of = f" of {_bytes(total)}" if total is not None else ""
-        _line(f"{name}: {_bytes(done)}{of}  [{_elapsed(time.monotonic() - began)}]")
+        _line(f"{name}: {_bytes(done)}{of}{word}  [{_elapsed(time.monotonic() - began)}]")
         last_line[name] = time.monotonic()
 
     def update(name: str, done: int, total: int | None) -> None:

@@ -19,7 +19,7 @@ from neuralab.cli._app import (
     err_console,
     state,
 )
-from neuralab.cli._progress import _progress_factory
+from neuralab.cli._progress import _run_progress
 from neuralab.cli.choices import Backend, Executor, Lang, Trainer, check_choice
 from neuralab.errors import NeuralabError
 from neuralab.reports.i18n import translator
@@ -163,10 +163,12 @@ def _run_file(
         with _ctrl_c_stops_runs():
             types = experiments.layer_types()
             choice = _select_backend(backend, types, {e.backend for e in experiments.experiments})
+            from neuralab.data.table_format import reading_progress
             from neuralab.runs.file_runner import run_experiment_file
             from neuralab.runs.stopping import stop_requested
 
-            with _progress_factory() as factory:
+            # Table files (`name = "csv"`) are read inside: bytes read, in the same display.
+            with _run_progress() as (factory, reading), reading_progress(reading):
                 result = run_experiment_file(
                     experiments,
                     name=name,

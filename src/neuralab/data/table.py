@@ -34,6 +34,7 @@ from neuralab.data.table_format import (
     MISSING_MARKERS,
     ReadProgress,
     TableFormat,
+    current_reading_progress,
     is_missing,
     normalize_text,
     parse_number,
@@ -396,10 +397,12 @@ def _class_order(labels: Mapping[str, int], decimal: str) -> tuple[list[str], np
 
 
 class _Progress:
-    """Passes reading progress on, and logs a line at most every ``_LOG_SECONDS``."""
+    """Passes reading progress on (to the caller's ``progress``, else to the enclosing
+    :func:`~neuralab.data.table_format.reading_progress` block's), and logs a line at most
+    every ``_LOG_SECONDS``."""
 
     def __init__(self, progress: ReadProgress | None) -> None:
-        self.progress = progress
+        self.progress = progress if progress is not None else current_reading_progress()
         self.began = self.last = time.monotonic()
 
     def __call__(self, name: str, done: int, total: int | None) -> None:
@@ -439,7 +442,9 @@ def read_table(
             the training split's mean or most frequent value, inside the model).
         delimiter, decimal, encoding, header: How the file is written; sniffed when None.
         take: Read only the first ``take`` rows kept.
-        progress: Called as ``progress(file_name, bytes_read, total_bytes)`` while reading.
+        progress: Called as ``progress(file_name, bytes_read, total_bytes)`` while reading
+            (default: the progress of the enclosing
+            :func:`~neuralab.data.table_format.reading_progress` block, if any).
 
     Returns:
         x float32 ``(n_rows, n_features)``, y int64 class ids; class names are the label's

@@ -29,6 +29,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -38,6 +39,10 @@ from neuralab.errors import DataError, one_of
 
 #: ``progress(file_name, bytes_read, total_bytes)`` while a table is read.
 ReadProgress = Callable[[str, int, int | None], None]
+
+# The progress that tables read inside :func:`reading_progress` report to: a spec's data set
+# is read deep inside a run, where no argument reaches it.
+_READING: ContextVar[ReadProgress | None] = ContextVar("neuralab_reading_progress", default=None)
 
 DELIMITERS = {";": "';'", "\t": "tab", ",": "','", "|": "'|'"}
 DECIMALS = (".", ",")
@@ -52,6 +57,31 @@ _THOUSANDS = {
 }
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _DECIMAL_POINT = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
+
+
+@contextlib.contextmanager
+def reading_progress(progress: ReadProgress | None) -> Iterator[None]:
+    """Tables read inside the block report their progress to ``progress``.
+
+    A spec's ``csv`` data set is read deep inside a run (``neuralab run``/``lab``), where
+    no argument reaches the reader; the CLI shows a progress bar this way. A ``progress``
+    passed to :func:`~neuralab.data.table.read_table` itself takes precedence. The setting
+    belongs to the current thread (or task) only.
+
+    Example:
+        >>> with reading_progress(lambda name, done, total: print(name, done, total)):
+        ...     run_experiment_file(experiments)  # doctest: +SKIP
+    """
+    token = _READING.set(progress)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def current_reading_progress() -> ReadProgress | None:
+    """The progress of the innermost :func:`reading_progress` block, if any."""
+    return _READING.get()
 
 
 # ------------------------------------------------------------------------------ numbers
@@ -165,7 +195,9 @@ def open_binary(
     last = [0]
 
     def on_read(done: int) -> None:
-        if progress is not None and (done - last[0] >= _PROGRESS_BYTES or done >= total):
+        # Every _PROGRESS_BYTES, and the end once (reads past the end return nothing).
+        step = done - last[0] >= _PROGRESS_BYTES or (done >= total > last[0])
+        if progress is not None and step:
             last[0] = done
             progress(path.name, done, total)
 
@@ -179,7 +211,7 @@ def open_binary(
         )
         with data:
             yield data, packed
-        if progress is not None:
+        if progress is not None and last[0] < total:  # stopped early (`take`): done all the same
             progress(path.name, total, total)
 
 
