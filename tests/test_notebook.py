@@ -1,9 +1,9 @@
 """Labs as notebooks: generated for every lab, executed top to bottom by a real kernel.
 
-The circles and fashion-mnist notebooks (quick, one seed) run in the normal suite through
-nbclient and an ipykernel kernel of this interpreter; the other labs' notebooks take minutes
-each and run when ``NEURALAB_ALL_NOTEBOOKS=1`` is set. Every lab's notebook is generated and
-validated in the fast tests.
+Every lab's quick notebook (one seed) runs through nbclient and an ipykernel kernel of this
+interpreter: circles and fashion-mnist in the fast tests, the other labs (tens of seconds
+each) as ``slow`` tests; some in Portuguese. Every lab's notebook is also generated and
+validated in both languages in the fast tests.
 """
 
 from __future__ import annotations
@@ -385,10 +385,26 @@ def _outputs(cell: Any, mime: str) -> str:
 
 
 def _check_executed(notebook: Any, name: str, *, table_headings: tuple[str, ...]) -> None:
+    import html
+
+    from neuralab.labs.registry import lab_narrative
+
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
     assert _outputs(code[-1], "text/plain").strip() == sys.executable  # this interpreter
+    # The experiments are listed with their titles in the notebook's language...
+    lang = notebook.metadata.neuralab["lang"]
+    texts = lab_narrative(name, lang)
+    listed = _outputs(next(c for c in code if "experiments.experiments" in c.source), "text/plain")
+    for experiment in load_lab_spec(name).names():
+        assert f"{experiment:12} {texts[f'{experiment}.title']}" in listed, listed
+    if lang != "en":  # ... and no output shows an English-only title
+        _, english_only = _titles(name)
+        shown = html.unescape(
+            "\n".join(_outputs(c, m) for c in code for m in ("text/plain", "text/html"))
+        )
+        assert not [t for t in english_only if t in shown]
     # The run cell drew a progress bar per experiment, updated to its last epoch.
     run_cell = next(c for c in code if "run_lab(" in c.source)
     bars = _outputs(run_cell, "text/html")
@@ -433,12 +449,17 @@ def test_fashion_mnist_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("NEURALAB_ALL_NOTEBOOKS") != "1",
-    reason="minutes each: set NEURALAB_ALL_NOTEBOOKS=1 to run every lab's notebook",
+@pytest.mark.parametrize(
+    ("name", "lang", "table_headings"),
+    [
+        ("pizza-steak", "en", ("Accuracy · Test", "Parameters")),
+        ("higgs-overfitting", "pt", ("Acurácia · Validação", "Parâmetros")),
+        ("cat-vs-noncat", "pt", ("Acurácia · Teste", "Parâmetros")),
+    ],
 )
-@pytest.mark.parametrize("name", ["pizza-steak", "higgs-overfitting", "cat-vs-noncat"])
-def test_other_lab_notebooks_run_top_to_bottom(name: str, tmp_path: Path) -> None:
-    notebook, seconds = execute_lab_notebook(name, tmp_path)
-    print(f"{name} notebook (quick): {seconds:.1f} s")
-    _check_executed(notebook, name, table_headings=("Accuracy · Test",))
+def test_other_lab_notebooks_run_top_to_bottom(
+    name: str, lang: str, table_headings: tuple[str, ...], tmp_path: Path
+) -> None:
+    notebook, seconds = execute_lab_notebook(name, tmp_path, lang=lang)
+    print(f"{name} notebook (quick, 1 seed, {lang}): {seconds:.1f} s")
+    _check_executed(notebook, name, table_headings=table_headings)
