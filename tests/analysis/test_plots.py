@@ -139,3 +139,14 @@ def test_lr_range_plot_marks_suggestions():
     assert vlines == pytest.approx([1e-3, 3e-3])
     legend = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
     assert legend == ["mínimo/10: 1.00e-03", "steepest: 3.00e-03"]
+
+
+def test_a_constant_learning_rate_is_said_in_the_title_not_drawn():
+    history = {"loss": [0.7, 0.5], "accuracy": [0.5, 0.8], "learning_rate": [1e-3, 1e-3]}
+    disp = LearningCurvesDisplay.from_history(history, title="curvas").plot(
+        labels={"learning rate": "Taxa de aprendizado"}
+    )
+    assert len(disp.axes_) == 2  # loss and accuracy, no flat line
+    assert disp.figure_._suptitle.get_text() == "curvas (taxa de aprendizado 0.001)"
+    # Laid out once, when drawn (no tight_layout now and again when saved).
+    assert disp.figure_.get_layout_engine() is not None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from neuralab.analysis.decision_boundary import DecisionBoundaryDisplay
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 
 
 def plot_boundary_strip(
@@ -52,5 +52,5 @@ def plot_boundary_strip(
             artist.set_sizes([8])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 
 KEY_ALIASES = {
     "acc": "accuracy",
@@ -192,7 +192,7 @@ class HistoryComparisonDisplay:
         smoothed = words.get("smoothed", "smoothed, std {std:g} epochs")
         smoothing = f" ({smoothed.format(std=self.smoothing_std)})" if self.smoothing_std else ""
         ax.set_title((self.title or words.get(self.metric, self.metric)) + smoothing)
-        fig.tight_layout()
+        tight_layout(fig)
         self.ax_ = ax
         self.figure_ = fig
         return self

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 
 _LR_KEYS = ("learning_rate", "lr")
 
@@ -94,6 +94,12 @@ class LearningCurvesDisplay:
             return self._plot_overlay(axes, xlabel=xlabel, say=say, ylim=ylim)
 
         lr_key = next((k for k in _LR_KEYS if k in self.history), None)
+        constant_rate = None
+        if lr_key is not None:
+            rates = self.history[lr_key][np.isfinite(self.history[lr_key])]
+            if len(rates) and np.allclose(rates, rates[0], rtol=1e-6, atol=0.0):
+                # A flat line says less than a number: the title gives the rate instead.
+                constant_rate, lr_key = float(rates[0]), None
         n_panels = len(self.metrics) + (1 if lr_key else 0)
         if axes is None:
             fig, ax_grid = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4), squeeze=False)
@@ -137,9 +143,13 @@ class LearningCurvesDisplay:
             ax.set_ylabel(say("learning rate"))
             ax.grid(True, alpha=0.3, which="both")
             ax.legend()
-        if self.title:
-            fig.suptitle(self.title)
-        fig.tight_layout()
+        title = self.title
+        if constant_rate is not None and self.metrics:
+            rate = f"{say('learning rate').lower()} {constant_rate:g}"
+            title = f"{title} ({rate})" if title else rate.capitalize()
+        if title:
+            fig.suptitle(title)
+        tight_layout(fig)
         self.axes_ = axes[:n_panels]
         self.figure_ = fig
         return self
@@ -175,7 +185,7 @@ class LearningCurvesDisplay:
             ax.set_ylim(*ylim)
         ax.legend()
         ax.set_title(self.title)
-        fig.tight_layout()
+        tight_layout(fig)
         self.axes_ = [ax]
         self.figure_ = fig
         return self

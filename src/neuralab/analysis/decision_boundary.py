@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 from neuralab.errors import DataError
 
 Predict = Callable[[np.ndarray], Any]
@@ -228,5 +228,5 @@ def plot_boundary_panels(
         ).plot(ax=ax, xlabel=xlabel, ylabel=ylabel)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

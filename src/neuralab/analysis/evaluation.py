@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 
 
 def to_probabilities(outputs: Any, *, from_logits: bool = False) -> np.ndarray:
@@ -307,7 +307,7 @@ class ConfusionMatrixDisplay:
             ax.set_title(what)
         if self.title:
             fig.suptitle(self.title)
-        fig.tight_layout()
+        tight_layout(fig)
         self.figure_ = fig
         self.axes_ = list(axes)
         return self

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralab.analysis.figures import _pyplot
+from neuralab.analysis.figures import _pyplot, tight_layout
 from neuralab.errors import SpecError, did_you_mean
 
 
@@ -124,5 +124,5 @@ def plot_weight_histograms(
         ax.set_ylabel(words.get("count", "count"))
         ax.grid(True, alpha=0.3)
     fig.suptitle(title or str(detail.get("layer", "")))
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
