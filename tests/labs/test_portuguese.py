@@ -102,3 +102,17 @@ def test_the_notebook_summaries_follow_the_language(lab_pt):
     english = lab_summary_html(lab_dir, lang="en")
     assert html.escape(TEXTS["en"]["model_8.title"]) in english and "default" in english
     assert "model_7 com Adam(0.01), 25 épocas" in run_summary_html(lab_dir / "model_8")
+
+
+def test_a_quick_lab_says_so_and_claims_no_match(lab_pt):
+    from neuralab.record import LabDir, MetricsRecord, RunDir
+
+    _, lab_dir = lab_pt
+    page = (lab_dir / files.REPORT).read_text(encoding="utf-8")
+    for word in ("Treino", "Teste", "Perda", "Acurácia", "Taxa de aprendizado", "Execução rápida"):
+        assert word in page, word
+    lab = LabDir(lab_dir)
+    runs = [RunDir(run.path).read(MetricsRecord) for run in lab.runs(lab.read())]
+    assert [r.training.epochs_run for r in runs] == [5] * 10
+    # Quick runs do not claim to match the chapter.
+    assert all(e.passed is None for r in runs for e in r.expectations)

@@ -178,7 +178,7 @@ def test_a_quick_lab_records_what_was_capped():
 
     assert _quick_caps(load_lab_spec("higgs-overfitting")) == (
         "data.validation = 500",
-        "data.train = 2000",
-        "fit.epochs = 20",
+        "data.train = 1000",
+        "fit.epochs = 10",
     )
     assert any(c.startswith("fit.epochs") for c in _quick_caps(load_lab_spec("fashion-mnist")))
