@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,8 +68,11 @@ def _live_url(proc: subprocess.Popen[str], seconds: float = 120) -> str:
     return line.split(": ", 1)[1].strip()
 
 
-def _follow(url: str, seconds: float) -> list[dict[str, Any]]:
-    """Every event of the page's stream until it ends (the command exits) or ``seconds``."""
+def _follow(
+    url: str, seconds: float, until: Callable[[dict[str, Any]], bool] | None = None
+) -> list[dict[str, Any]]:
+    """Every event of the page's stream until it ends (the command exits), ``seconds`` pass,
+    or (with ``until``) the first event for which ``until(event)`` is true."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=seconds)
     events: list[dict[str, Any]] = []
@@ -84,6 +88,8 @@ def _follow(url: str, seconds: float) -> list[dict[str, Any]]:
                 break
             if line.startswith(b"data: "):
                 events.append(json.loads(line[6:]))
+                if until is not None and until(events[-1]):
+                    break
     finally:
         connection.close()
     return events
@@ -219,7 +225,7 @@ def test_ctrl_c_stops_a_live_run_cleanly(tmp_path):
     proc = _start(["run", str(spec), "--live", "--no-browser", "-o", "out"], tmp_path)
     try:
         url = _live_url(proc)
-        events = _follow_until(url, lambda e: e["type"] == "epoch", seconds=120)
+        events = _follow(url, seconds=120, until=lambda e: e["type"] == "epoch")
         assert events and events[-1]["type"] == "epoch"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -236,25 +242,3 @@ def test_ctrl_c_stops_a_live_run_cleanly(tmp_path):
     parts = urlsplit(url)
     with pytest.raises(OSError):  # and so is its server
         http.client.HTTPConnection(parts.hostname, parts.port, timeout=5).request("GET", "/")
-
-
-def _follow_until(url: str, done: Any, seconds: float) -> list[dict[str, Any]]:
-    """The page's events up to the first one for which ``done(event)`` is true."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=seconds)
-    events: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    try:
-        connection.request("GET", f"/events?{parts.query}")
-        response = connection.getresponse()
-        while time.monotonic() < deadline:
-            line = response.readline()
-            if not line:
-                break
-            if line.startswith(b"data: "):
-                events.append(json.loads(line[6:]))
-                if done(events[-1]):
-                    break
-    finally:
-        connection.close()
-    return events
