@@ -198,7 +198,7 @@ def write_lab_report(
     jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
     if len(runs) < PARALLEL_REPORTS_FROM:
         jobs = 1
-    # An experiment's other seeds: curves only (its figures show the first seed).
+    # An experiment's other seeds: numbers only (its figures show the first seed).
     light = {lab.path / f for folders in record.groups.values() for f in folders[1:]}
     write_run_reports(runs, lang=lang, jobs=jobs, light=light)
     _comparison_figures(lab.path, record, lang=lang, drawn=done)
@@ -209,7 +209,11 @@ def write_lab_report(
 def _seed_histories(path: Path, lab: LabRecord, name: str) -> list[Any]:
     """The histories of an experiment's seeds that have one (a folder of that name in labs
     written before seeds existed)."""
-    folders = lab.groups.get(name, (name,))
+    return _histories(path, lab.groups.get(name, (name,)))
+
+
+def _histories(path: Path, folders: Sequence[str]) -> list[Any]:
+    """The histories of the run ``folders`` of lab folder ``path`` that have one."""
     return [RunDir(path / f).read_history() for f in folders if (path / f / files.HISTORY).exists()]
 
 
@@ -223,9 +227,7 @@ def draw_seed_figure(path: Path, name: str, folders: Sequence[str], *, lang: str
     from neuralab.reports.views import group_history_figure
 
     t = translator(lang)
-    histories = [
-        RunDir(path / f).read_history() for f in folders if (path / f / files.HISTORY).exists()
-    ]
+    histories = _histories(path, folders)
     if len(folders) < 2 or len(histories) < 2:
         return None
     fig = seed_curves_figure(

@@ -36,25 +36,25 @@ def _cpu_model() -> str:
 
 
 @functools.cache
-def _machine() -> tuple[tuple[str, Any], ...]:
+def _machine() -> dict[str, Any]:
     """What does not change while a process runs (reading package metadata takes ~30 ms a
-    run: a lab of 50 runs asks 50 times)."""
+    run: a lab of 50 runs asks 50 times). Shared: callers copy it."""
     versions: dict[str, str] = {}
     for name in _PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return (
-        ("python", sys.version.split()[0]),
-        ("platform", platform.platform()),
-        ("cpu", _cpu_model()),
-        ("cpu_count", os.cpu_count()),
-        ("packages", tuple(versions.items())),
-    )
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+    }
 
 
 def environment_info(**extra: Any) -> dict[str, Any]:
     """Package versions, Python, OS and CPU, plus ``extra`` (backend, seed, ...)."""
-    info = dict(_machine())
-    return {**info, "packages": dict(info["packages"]), **extra}
+    machine = _machine()
+    return {**machine, "packages": dict(machine["packages"]), **extra}

@@ -91,7 +91,11 @@ class PopulationEvents:
         self.stops = strip_epochs(first.epochs) if two_features else ()
         self.models = [item.model for item in prepared]
         self.from_logits = from_logits(first.loss)
-        self.parts = [np.asarray(part.x) for _, part in first.splits.items()]
+        if two_features:  # the grid of every frame, over every split's points
+            from neuralab.training.live import grid_extent, grid_points
+
+            self.extent = grid_extent(np.concatenate([p.x for _, p in first.splits.items()]))
+            self.points = grid_points(self.extent)
         self.paths = [run.file(files.EVENTS) for run in runs]
         self.pending: list[list[Any]] = [[] for _ in runs]
         self.start = time.perf_counter()
@@ -128,16 +132,16 @@ class PopulationEvents:
         """Each member's model holds the weights of ``epoch``: its boundary frame (one eager
         call each, as a separate run draws its strip)."""
         from neuralab.record.events import BoundaryEvent, encode_grid
-        from neuralab.training.live import GridPredictor, grid_extent, grid_points
+        from neuralab.training.live import GridPredictor
 
-        extent = grid_extent(np.concatenate(self.parts))
-        points = grid_points(extent)
-        size = round(len(points) ** 0.5)
+        size = round(len(self.points) ** 0.5)
         for model, pending in zip(self.models, self.pending, strict=True):
-            classes, confidence = GridPredictor(model, points, from_logits=self.from_logits)(
+            classes, confidence = GridPredictor(model, self.points, from_logits=self.from_logits)(
                 compiled=False
             )
-            grid = encode_grid(classes.reshape(size, size), confidence.reshape(size, size), extent)
+            grid = encode_grid(
+                classes.reshape(size, size), confidence.reshape(size, size), self.extent
+            )
             pending.append(BoundaryEvent(t=self._t(), epoch=epoch, grid=grid))
         self._flush()
 
