@@ -136,3 +136,17 @@ def test_a_wrong_address_is_one_line_naming_it(tiny_spec, tmp_path):
     assert result.exit_code == 1, result.output
     assert "--address 127.0.0.1:1: no Ray cluster there" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lab_waiting_for_its_range_test_is_refused_before_ray_starts(tmp_path):
+    # The circles lab's model_10 trains at the rate its range test (model_9) suggests.
+    result = CliRunner().invoke(
+        app, ["lab", "circles", "--quick", "--executor", "ray", "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1, result.output
+    assert " ".join(result.output.split()) == (
+        "Error: --executor ray: model_10 uses a suggested learning rate, which needs the range "
+        "test before it to finish first. Run with --executor local --jobs 1."
+    )
+    assert not ray.is_initialized()
+    assert not (tmp_path / "out").exists()

@@ -202,12 +202,19 @@ def _subset(experiments, names: list[str]):  # type: ignore[no-untyped-def]
 
 
 def test_a_sweep_on_ray_gives_the_numbers_and_the_layout_of_a_local_run(
-    kill_dir, sweep, sequential, tmp_path
+    kill_dir, sweep, sequential, tmp_path, caplog
 ):
+    caplog.set_level(logging.DEBUG, logger="neuralab.runs.executors")
     lab = run_experiment_file(
         load_experiments(sweep), name="sweep", output=tmp_path, executor="ray"
     )
     assert lab.status == "complete"
+    # The runs trained in the workers that imported Keras while this process prepared them.
+    (warmed,) = re.findall(r"Ray workers warmed up: (.*)", caplog.text)
+    warm_pids = set(re.findall(r"pid (\d+) in [0-9.]+ s", warmed))
+    run_pids = re.findall(r"came back from node \w+ after .* worker pid (\d+);", caplog.text)
+    assert len(run_pids) == len(FOLDERS) and warm_pids
+    assert set(run_pids) <= warm_pids, (run_pids, warmed)
     assert [r.path for r in lab.runs] == [lab.path / f for f in FOLDERS]  # the plan's names
     _assert_same_numbers(sequential, lab.path)
     for name in FOLDERS:  # the same files in every run folder

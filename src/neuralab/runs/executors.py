@@ -150,6 +150,7 @@ class _Shipped:
     node: str = ""
     seconds: float = 0.0  # in the task, from its start to its answer
     cpu_seconds: float = 0.0  # of its worker's CPU time in that span (all its threads)
+    pid: int = 0  # its worker process
 
 
 @dataclass
@@ -283,6 +284,7 @@ def run_in_workers(
     together: Sequence[Sequence[str]] = (),
     notes: Mapping[str, Sequence[str]] | None = None,
     light_reports: Collection[str] = (),
+    session: RaySession | None = None,
 ) -> list[RunResult]:
     """Train ``tasks`` on ``executor``; their results in task order.
 
@@ -306,6 +308,8 @@ def run_in_workers(
             trained one by one).
         light_reports: Folders whose run report shows the curves only (an experiment's other
             seeds). Each worker draws the reports of its runs, beside training.
+        session: Ray, opened by the caller before it prepared the runs (its workers warm
+            meanwhile); None opens one here (``address``, ``options.jobs``) and closes it.
 
     Raises:
         RunsFailed: some runs failed (after every other run finished).
@@ -316,7 +320,7 @@ def run_in_workers(
     """
     check_executor(executor)
     if executor == "ray":
-        _check_independent(tasks)
+        check_independent([task.spec for task in tasks])
     collected = _Collected(tasks, progress)
     todo = []
     for task in tasks:
@@ -332,7 +336,7 @@ def run_in_workers(
             lab_dir=lab_dir,
             options=options,
             resume=resume,
-            address=address,
+            session=session or RaySession(address=address, cpus=options.jobs),
             output_shared=output_shared,
             collected=collected,
         )
@@ -365,12 +369,19 @@ def _work_items(
     return items
 
 
-def _check_independent(tasks: Sequence[RunTaskLike]) -> None:
-    waiting = sorted({t.spec.name for t in tasks if isinstance(t.spec.compile.learning_rate, str)})
+def check_independent(specs: Sequence[ExperimentSpec]) -> None:
+    """Refuse runs on Ray that wait for a range test (a suggested learning rate).
+
+    Raises:
+        NeuralabError: naming them, and how to run them.
+    """
+    waiting = sorted({s.name for s in specs if isinstance(s.compile.learning_rate, str)})
     if waiting:
+        uses, them = ("uses", "it") if len(waiting) == 1 else ("use", "them")
         raise NeuralabError(
-            f"--executor ray: {', '.join(waiting)} use a suggested learning rate, which needs "
-            "the range test before them to finish first. Run with --executor local --jobs 1."
+            f"--executor ray: {', '.join(waiting)} {uses} a suggested learning rate, which "
+            f"needs the range test before {them} to finish first. Run with --executor local "
+            "--jobs 1."
         )
 
 
@@ -387,6 +398,13 @@ def _kept_run(path: Path) -> RunResult | None:
 
 
 def _backend() -> str:
+    """The Keras backend of this process (and so of its workers), without importing Keras
+    when :func:`neuralab.backend.use_backend` chose it already."""
+    from neuralab.backend import active_backend
+
+    chosen = active_backend() or os.environ.get("KERAS_BACKEND")
+    if chosen:
+        return chosen
     import keras
 
     return str(keras.backend.backend())
@@ -556,6 +574,7 @@ def _ray_task(
             shipped = _Shipped(outcomes, files=_pack(staging), node=node)
         shipped.seconds = time.perf_counter() - start
         shipped.cpu_seconds = time.process_time() - cpu_start
+        shipped.pid = os.getpid()
         return shipped
     finally:
         if not shared:
@@ -704,34 +723,122 @@ def _interrupt_workers() -> None:
 # ----------------------------------------------------------------------------- Ray
 
 
+class RaySession:
+    """Ray for one file's runs: a connection (to the cluster at ``address``, or to a local
+    instance of ``cpus`` CPUs started for them) and its first workers.
+
+    :meth:`open` connects and starts one worker per CPU (at most ``runs``) with a task that
+    imports what a run needs (Keras, JAX, scikit-learn, pandas, matplotlib: about 5 s in a
+    fresh interpreter). Opened before the driver prepares the runs, Ray's start and those
+    imports happen while it does; Ray gives the runs' tasks to these workers (same runtime
+    environment). :meth:`close` stops the local instance, or leaves the cluster; both are
+    idempotent, and a process already connected to Ray stays connected.
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        cpus: int = 1,
+        backend: str | None = None,
+        runs: int | None = None,
+    ) -> None:
+        self.address = address
+        self.cpus = cpus
+        self.backend = backend
+        self.runs = runs
+        self.ray: Any = None
+        self.started = False  # this session connected (so it disconnects)
+        self._warming: list[Any] = []  # the warm-up tasks
+
+    def open(self) -> RaySession:
+        if self.ray is not None:
+            return self
+        ray = _import_ray()
+        self.started = _connect(ray, address=self.address, cpus=self.cpus)
+        self.ray = ray
+        self.backend = self.backend or _backend()
+        workers = int(ray.available_resources().get("CPU", 1))
+        if self.runs is not None:
+            workers = min(workers, self.runs)
+        warm = ray.remote(_warm_up).options(**self.task_options(), max_retries=0)
+        self._warming = [warm.remote(self.backend) for _ in range(max(workers, 0))]
+        return self
+
+    def task_options(self) -> dict[str, Any]:
+        """A run's task: one CPU, its worker's threads and backend (and so the same workers
+        as the warm-up tasks)."""
+        return {
+            "num_cpus": 1,
+            "runtime_env": {"env_vars": worker_environment(self.backend or _backend())},
+        }
+
+    def close(self) -> None:
+        if self.ray is not None and self._warming:
+            self._log_warm_up()
+        if self.started and self.ray is not None:
+            self.ray.shutdown()
+        self.started = False
+
+    def _log_warm_up(self) -> None:
+        ready, _ = self.ray.wait(self._warming, num_returns=len(self._warming), timeout=0)
+        self._warming = []
+        warmed = []
+        for ref in ready:
+            with contextlib.suppress(Exception):  # a worker that died is the runs' business
+                pid, seconds = self.ray.get(ref)
+                warmed.append(f"pid {pid} in {seconds:.1f} s")
+        logger.debug("Ray workers warmed up: %s", ", ".join(warmed) or "none")
+
+    def __enter__(self) -> RaySession:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _warm_up(backend: str) -> tuple[int, float]:
+    """A Ray worker's first task: import what runs need; its pid and the seconds it took."""
+    start = time.perf_counter()
+    from neuralab.backend import enable_compilation_cache, use_backend
+
+    use_backend(backend)
+    enable_compilation_cache(node_cache_dir())
+    import keras  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import sklearn.datasets  # noqa: F401
+
+    import neuralab.reports.html
+    import neuralab.runs.population_run
+    import neuralab.runs.runner  # noqa: F401
+
+    return os.getpid(), time.perf_counter() - start
+
+
 def _run_on_ray(
     items: Sequence[_WorkItem],
     *,
     lab_dir: Path,
     options: FileOptionsLike,
     resume: bool,
-    address: str | None,
+    session: RaySession,
     output_shared: bool | None,
     collected: _Collected,
 ) -> None:
     """Each work item a Ray core task; the driver places every run that comes back."""
-    ray = _import_ray()
     _clean_staging(lab_dir)
     if not items:
+        session.close()
         return
-    started = _connect(ray, address=address, cpus=options.jobs)
     token = secrets.token_hex(16)
     marker = lab_dir / SHARED_MARKER
     try:
+        ray = session.open().ray
         if output_shared is not False:
             RunDir(lab_dir).write_text(SHARED_MARKER, token)
-        backend = _backend()
         lab_record = ray.put(RunDir(lab_dir).read_text(files.LAB))
         remote = ray.remote(_ray_task).options(
-            num_cpus=1,
-            max_retries=TASK_RETRIES,
-            retry_exceptions=False,
-            runtime_env={"env_vars": worker_environment(backend)},
+            **session.task_options(), max_retries=TASK_RETRIES, retry_exceptions=False
         )
         refs = {}
         for item in items:
@@ -739,7 +846,7 @@ def _run_on_ray(
             ref = remote.remote(
                 item,
                 options,
-                backend,
+                session.backend,
                 str(lab_dir),
                 token,
                 earlier and ray.put(earlier),
@@ -751,8 +858,7 @@ def _run_on_ray(
     finally:
         marker.unlink(missing_ok=True)
         _clean_staging(lab_dir)
-        if started:
-            ray.shutdown()
+        session.close()
 
 
 def _connect(ray: Any, *, address: str | None, cpus: int) -> bool:
@@ -853,11 +959,12 @@ def _ray_outcomes(ray: Any, ref: Any, item: _WorkItem, lab_dir: Path) -> list[_O
         _unpack(shipped.files or {}, staging)
     _place(lab_dir, item.folders, staging)
     logger.debug(
-        "%s came back from node %s after %.2f s in its task (%.2f s of CPU; %s)",
+        "%s came back from node %s after %.2f s in its task (%.2f s of CPU; worker pid %d; %s)",
         " + ".join(item.folders),
         shipped.node,
         shipped.seconds,
         shipped.cpu_seconds,
+        shipped.pid,
         "shared folder" if shipped.staged is not None else "object store",
     )
     return shipped.outcomes

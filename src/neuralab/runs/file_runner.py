@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralab.config import SUGGESTIONS, ExperimentFile, ExperimentSpec
 from neuralab.errors import NeuralabError, RunError
@@ -23,6 +23,9 @@ from neuralab.runs.prepare import PreparedExperiment, prepare_experiment
 from neuralab.runs.resume import check_same_spec
 from neuralab.runs.runner import RunOptions, RunResult, run_experiment
 from neuralab.training.progress import ProgressHook
+
+if TYPE_CHECKING:
+    from neuralab.runs.executors import RaySession
 
 logger = logging.getLogger(__name__)
 
@@ -365,69 +368,97 @@ def run_experiment_file(
     experiments = with_seeds(experiments, seeds)
     _check_jobs(experiments, jobs)
     planned = plan_runs(experiments)
-    prepared = prepare_file(experiments, quick=quick, planned=planned)
-    lab_dir, record = _open_lab(
-        name, experiments, options, output=output, resume=resume, narrative=narrative or {}
-    )
-    if resume is not None:  # every kept or resumed run is checked before anything trains
-        for plan, item in zip(planned, prepared, strict=True):
-            run = RunDir(lab_dir / plan.folder)
-            if run.has(files.SPEC):
-                check_same_spec(run, item, quick=quick)
-    result = LabResult(name=name, path=lab_dir)
-    start = time.perf_counter()
+    # Ray starts (and its workers import Keras) while this process prepares the runs.
+    session = _ray_session(executor, address, jobs, planned)
     try:
-        if jobs > 1 or executor != "local":
-            from neuralab.runs.executors import RunsFailed, run_in_workers
+        prepared = prepare_file(experiments, quick=quick, planned=planned)
+        lab_dir, record = _open_lab(
+            name, experiments, options, output=output, resume=resume, narrative=narrative or {}
+        )
+        if resume is not None:  # every kept or resumed run is checked before anything trains
+            for plan, item in zip(planned, prepared, strict=True):
+                run = RunDir(lab_dir / plan.folder)
+                if run.has(files.SPEC):
+                    check_same_spec(run, item, quick=quick)
+        result = LabResult(name=name, path=lab_dir)
+        start = time.perf_counter()
+        try:
+            if jobs > 1 or executor != "local":
+                from neuralab.runs.executors import RunsFailed, run_in_workers
 
-            # Seeds that train as one population here do so in one worker too (same numbers).
-            together: list[list[str]] = []
-            notes: dict[str, tuple[str, ...]] = {}
-            for members in _seed_groups(planned):
-                plans = [planned[i] for i in members]
-                joined, why = _population_members(
-                    plans, [prepared[i] for i in members], lab_dir, options, resume
+                # Seeds that train as one population here do so in one worker too (same numbers).
+                together: list[list[str]] = []
+                notes: dict[str, tuple[str, ...]] = {}
+                for members in _seed_groups(planned):
+                    plans = [planned[i] for i in members]
+                    joined, why = _population_members(
+                        plans, [prepared[i] for i in members], lab_dir, options, resume
+                    )
+                    together += [[plans[k].folder for k in joined]] if joined else []
+                    notes |= {p.folder: why for k, p in enumerate(plans) if k not in joined}
+                del prepared  # the workers prepare their own
+                try:
+                    result.runs = run_in_workers(
+                        [
+                            RunTask(
+                                spec=plan.spec,
+                                folder=plan.folder,
+                                where=_where(experiments, plan.index, plan.spec),
+                            )
+                            for plan in planned
+                        ],
+                        lab_dir=lab_dir,
+                        options=options,
+                        progress=progress,
+                        resume=resume is not None,
+                        executor=executor,
+                        address=address,
+                        together=together,
+                        notes=notes,
+                        light_reports=[p.folder for p in planned if p.seed_index > 0],
+                        session=session,
+                    )
+                except RunsFailed as failed:  # the report still shows the runs that finished
+                    result.runs = failed.runs
+                    raise
+                # The workers drew their runs' reports (kept runs may have theirs already).
+                written: set[Path] = {
+                    r.path for r in result.runs if (r.path / files.REPORT).exists()
+                }
+            else:
+                written = _run_in_order(
+                    experiments,
+                    planned,
+                    prepared,
+                    lab_dir,
+                    options,
+                    result,
+                    progress,
+                    resume=resume,
                 )
-                together += [[plans[k].folder for k in joined]] if joined else []
-                notes |= {p.folder: why for k, p in enumerate(plans) if k not in joined}
-            del prepared  # the workers prepare their own
-            try:
-                result.runs = run_in_workers(
-                    [
-                        RunTask(
-                            spec=plan.spec,
-                            folder=plan.folder,
-                            where=_where(experiments, plan.index, plan.spec),
-                        )
-                        for plan in planned
-                    ],
-                    lab_dir=lab_dir,
-                    options=options,
-                    progress=progress,
-                    resume=resume is not None,
-                    executor=executor,
-                    address=address,
-                    together=together,
-                    notes=notes,
-                    light_reports=[p.folder for p in planned if p.seed_index > 0],
-                )
-            except RunsFailed as failed:  # the report still shows the runs that finished
-                result.runs = failed.runs
-                raise
-            # The workers drew their runs' reports (kept runs may have theirs already).
-            written: set[Path] = {r.path for r in result.runs if (r.path / files.REPORT).exists()}
-        else:
-            written = _run_in_order(
-                experiments, planned, prepared, lab_dir, options, result, progress, resume=resume
-            )
-    except BaseException:
-        result.status = "incomplete"
-        written = set()
-        raise
+        except BaseException:
+            result.status = "incomplete"
+            written = set()
+            raise
+        finally:
+            result.wall_time = time.perf_counter() - start
+            _close_lab(lab_dir, record, result, options, written)
     finally:
-        result.wall_time = time.perf_counter() - start
-        _close_lab(lab_dir, record, result, options, written)
+        if session is not None:
+            session.close()
     return result
+
+
+def _ray_session(
+    executor: str, address: str | None, jobs: int, planned: list[PlannedRun]
+) -> RaySession | None:
+    """Ray opened for a file's runs (``executor="ray"``), or None."""
+    if executor != "ray":
+        return None
+    from neuralab.runs.executors import RaySession, check_independent
+
+    check_independent([plan.spec for plan in planned])
+    return RaySession(address=address, cpus=jobs, runs=len(planned)).open()
 
 
 def _run_in_order(
