@@ -9,7 +9,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,79 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Compiled epoch programs are shared between tests that train same-shaped models.
 enable_compilation_cache(Path(tempfile.gettempdir()) / "neuralab-test-xla-cache")
+
+
+def run_once(
+    factory: pytest.TempPathFactory, key: str, produce: Callable[[Path], str]
+) -> tuple[Path, str]:
+    """``produce(folder)`` run once in the whole test session, whichever xdist worker asks
+    first (the others wait for it, then read what it left): a lab that several test files
+    check, trained once. Returns the folder and what ``produce`` returned (a command's
+    output). Tests must not change the folder: copy it first."""
+    from filelock import FileLock
+
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this session
+    folder = root / f"once-{key}"
+    done = root / f"once-{key}.output"
+    with FileLock(str(root / f"once-{key}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.with_suffix(".tmp").write_text(produce(folder), encoding="utf-8")
+            done.with_suffix(".tmp").rename(done)
+    return folder, done.read_text(encoding="utf-8")
+
+
+def has_browser() -> bool:
+    """Chromium or Chrome on PATH (to print PDFs; CI installs Debian's chromium)."""
+    return any(shutil.which(name) for name in ("chromium", "google-chrome"))
+
+
+@pytest.fixture(scope="session")
+def circles_quick_pt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``neuralab lab circles --quick --seeds 1 --lang pt`` (and ``--pdf`` where a browser
+    is installed), as a user types it in a 160-column terminal, once for the whole session:
+    the lab folder and what the command printed."""
+    from typer.testing import CliRunner
+
+    from neuralab.cli import app
+
+    def produce(out: Path) -> str:
+        args = ["lab", "circles", "--quick", "--seeds", "1", "--lang", "pt", "-o", str(out)]
+        result = CliRunner().invoke(
+            app,
+            args + (["--pdf"] if has_browser() else []),
+            env={"COLUMNS": "160"},
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out, output = run_once(tmp_path_factory, "circles-quick-pt", produce)
+    (lab,) = [p for p in out.iterdir() if p.is_dir()]
+    return lab, output
+
+
+@pytest.fixture
+def children_take_sigint():  # type: ignore[no-untyped-def]
+    """Processes this test starts get SIGINT at its default, as a foreground command at a
+    terminal (a test that sends them Ctrl-C).
+
+    A background job of a non-interactive shell (``pytest ... &`` in a script, some CI
+    runners) inherits SIGINT *ignored*; exec keeps that, Python then installs no
+    ``KeyboardInterrupt`` handler, and a child sent SIGINT just runs on. A handled signal is
+    reset to its default by exec, so handling it here while the test runs is enough.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture
@@ -148,8 +223,38 @@ def _private_caches(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-d
 _SLOW = ("tests/labs/", "tests/runs/test_resume.py")
 
 
+# Seconds each of the longest files takes (measured on 2 cores). With `--dist loadfile
+# --no-loadscope-reorder` (the Makefile) the files go to the two workers longest first, so
+# neither is left with a long file while the other has nothing to do.
+_SECONDS = {
+    "tests/test_notebook.py": 220,
+    "tests/runs/test_ray_executor.py": 170,
+    "tests/runs/test_resume.py": 165,
+    "tests/live/test_cli_live.py": 110,
+    "tests/labs/test_overfitting.py": 115,
+    "tests/labs/test_pizza_steak.py": 85,
+    "tests/labs/test_circles.py": 80,
+    "tests/runs/test_ray_cluster.py": 60,
+    "tests/training/test_lr_finder.py": 50,
+    "tests/runs/test_runner.py": 45,
+    "tests/test_cli.py": 40,
+    "tests/live/test_cli_play.py": 35,
+    "tests/runs/test_seeds.py": 30,
+    "tests/labs/test_fashion_mnist.py": 30,
+    "tests/training/test_fused.py": 25,
+    "tests/labs/test_portuguese.py": 25,
+    "tests/reports/test_pdf.py": 20,
+}
+
+
+def _file(item: pytest.Item) -> str:
+    where = item.nodeid.replace("\\", "/").split("::", 1)[0]
+    return where if where.startswith("tests/") else f"tests/{where}"
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     for item in items:
-        where = item.nodeid.replace("\\", "/")
-        if where.startswith(_SLOW) or f"tests/{where}".startswith(_SLOW):
+        if _file(item).startswith(_SLOW):
             item.add_marker(pytest.mark.slow)
+    # Longest files first; a file's tests stay together and in their order.
+    items.sort(key=lambda item: -_SECONDS.get(_file(item), 0))

@@ -1,6 +1,7 @@
 """`neuralab lab circles --lang pt`, as a new user would run it: the terminal table, the lab
 report and the run reports are in Portuguese, titles and model descriptions included, and the
-lab's record gives the English ones back."""
+lab's record gives the English ones back. The lab runs once for the session
+(``circles_quick_pt`` in conftest): the PDF and live-page tests check the same run."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from neuralab.cli import app
 from neuralab.labs.registry import lab_narratives
 from neuralab.record import files
 
@@ -21,17 +20,10 @@ ENGLISH_ONLY = {k: v for k, v in TEXTS["en"].items() if TEXTS["pt"][k] != v}
 
 
 @pytest.fixture(scope="module")
-def lab_pt(tmp_path_factory) -> tuple[str, Path]:
-    out = tmp_path_factory.mktemp("runs")
-    result = CliRunner().invoke(
-        app,
-        ["lab", "circles", "--quick", "--seeds", "1", "--lang", "pt", "-o", str(out)],
-        env={"COLUMNS": "160"},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    (lab_dir,) = [p for p in out.iterdir() if p.is_dir()]
-    return result.output, lab_dir
+def lab_pt(circles_quick_pt: tuple[Path, str]) -> tuple[str, Path]:
+    """The lab's output and folder (one run for the session, shared with the PDF tests)."""
+    lab_dir, output = circles_quick_pt
+    return output, lab_dir
 
 
 def test_the_terminal_table_is_in_portuguese(lab_pt):

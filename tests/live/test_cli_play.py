@@ -22,7 +22,7 @@ def _first_line(proc: subprocess.Popen[str], *, seconds: float) -> str:
     return proc.stdout.readline() if ready else ""
 
 
-def test_play_prints_its_url_serves_the_page_and_stops_on_ctrl_c(tmp_path):
+def test_play_prints_its_url_serves_the_page_and_stops_on_ctrl_c(tmp_path, children_take_sigint):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "KERAS_BACKEND": ""}
     env.pop("KERAS_BACKEND")
     proc = subprocess.Popen(

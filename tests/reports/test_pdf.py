@@ -1,7 +1,8 @@
 """report.pdf: printed by headless Chromium, read back with poppler (pdftotext) and pypdf.
 
-One quick lab with one seed (``neuralab lab circles --quick --seeds 1 --pdf``) is run for the
-module; its run and lab reports are printed again by ``neuralab report --pdf``.
+One quick lab with one seed (``neuralab lab circles --quick --seeds 1 --lang pt --pdf``) is run
+for the session (shared with the Portuguese tests); its run and lab reports are printed again
+by ``neuralab report --pdf``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from neuralab.reports.pdf import find_browser, print_to_pdf, write_pdf
 
 runner = CliRunner()
 
+HAS_BROWSER = any(shutil.which(name) for name in ("chromium", "google-chrome"))
 needs_browser = pytest.mark.skipif(
-    not any(shutil.which(name) for name in ("chromium", "google-chrome")),
+    not HAS_BROWSER,
     reason="no Chromium or Chrome to print with (CI installs Debian's chromium)",
 )
 
@@ -57,26 +59,20 @@ def _is_a4(size: tuple[float, float]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def lab_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """``neuralab lab circles --quick --seeds 1 --lang pt --pdf``, once for the module: the
-    lab folder and what the command printed."""
-    if not any(shutil.which(name) for name in ("chromium", "google-chrome")):
+def lab_run(circles_quick_pt: tuple[Path, str]) -> tuple[Path, str]:
+    """``neuralab lab circles --quick --seeds 1 --lang pt --pdf`` (run once for the session,
+    ``circles_quick_pt`` in conftest): the lab folder and what the command printed."""
+    if not HAS_BROWSER:
         pytest.skip("no Chromium or Chrome to print with")
-    out = tmp_path_factory.mktemp("pdf") / "runs"
-    result = _invoke(
-        "--quiet",
-        *("lab", "circles", "--quick", "--seeds", "1", "--lang", "pt", "--pdf"),
-        *("--output", str(out)),
-    )
-    assert result.exit_code == 0, result.output
-    (lab,) = [p for p in out.iterdir() if p.is_dir()]
-    return lab, result.output
+    return circles_quick_pt
 
 
 @pytest.fixture(scope="module")
-def run_dir(lab_run: tuple[Path, str]) -> Path:
-    """One run of that lab (the range test's, which has every kind of figure)."""
-    return lab_run[0] / "model_9"
+def run_dir(lab_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run of a copy of that lab (the range test's, which has every kind of figure): the
+    tests print its report again."""
+    copy = shutil.copytree(lab_run[0], tmp_path_factory.mktemp("pdf") / lab_run[0].name)
+    return copy / "model_9"
 
 
 @needs_browser

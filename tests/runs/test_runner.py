@@ -6,8 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import keras
@@ -60,23 +58,6 @@ def test_ctrl_c_leaves_a_readable_incomplete_run(tmp_path):
     assert not list(run.rglob("*.tmp"))
 
 
-@contextmanager
-def _children_take_sigint() -> Iterator[None]:
-    """Processes started here get SIGINT at its default, as a foreground command at a terminal.
-
-    A background job of a non-interactive shell (``pytest ... &`` in a script, some CI
-    runners) inherits SIGINT *ignored*; exec keeps that, Python then installs no
-    ``KeyboardInterrupt`` handler, and a child sent SIGINT just runs on. A handled signal is
-    reset to its default by exec, so handling it here for the moment of the fork is enough.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
 @pytest.mark.parametrize(
     "moment",
     [
@@ -84,7 +65,7 @@ def _children_take_sigint() -> Iterator[None]:
         "run/history.csv",  # its first epoch is recorded: training is under way
     ],
 )
-def test_sigint_to_the_cli_process(tmp_path, write_toml, moment):
+def test_sigint_to_the_cli_process(tmp_path, write_toml, moment, children_take_sigint):
     # Far more epochs than can run before the signal: the run cannot have finished by then.
     spec = write_toml(
         """
@@ -98,14 +79,13 @@ fit.epochs = 1000000000
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["PYTHONPATH"] = str(SRC)
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # a fresh clone's cold XLA cache
-    with _children_take_sigint():
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "neuralab", "--quiet", "run", str(spec), "-o", str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuralab", "--quiet", "run", str(spec), "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         pattern = "*/long/" + moment.removeprefix("run/")
         hung = time.monotonic() + 600  # only so that a hung CLI cannot hang the test run
