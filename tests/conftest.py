@@ -9,10 +9,14 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -75,6 +79,102 @@ def circles_quick_pt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
     out, output = run_once(tmp_path_factory, "circles-quick-pt", produce)
     (lab,) = [p for p in out.iterdir() if p.is_dir()]
     return lab, output
+
+
+def _kernel_manager_class(folder: Path) -> Any:
+    """Kernel managers that start this very interpreter: a kernelspec written for the test,
+    so no user or system kernelspec can put another Python in its place. nbclient makes the
+    manager from this class, so it also shuts the kernel down when the notebook is done."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    spec_dir = folder / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "neuralab test", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
+
+    class Manager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(kernel_spec_manager=specs, **kwargs)
+
+    return Manager
+
+
+KERNEL = "neuralab-test"
+
+
+def _kernel_env(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # As in Jupyter: the kernel picks its inline matplotlib backend itself.
+    env.pop("MPLBACKEND", None)
+    env["NEURALAB_DATA"] = str(folder / "datasets")
+    env["KERAS_HOME"] = str(folder / "keras")
+    # Compiled XLA programs shared with later runs of these tests (as conftest's cache).
+    env["XDG_CACHE_HOME"] = str(Path(tempfile.gettempdir()) / "neuralab-test-notebook-cache")
+    return env
+
+
+def execute_lab_notebook(name: str, folder: Path, *, lang: str = "en") -> tuple[Any, float]:
+    """Write lab ``name``'s quick notebook (one seed) and run it top to bottom in a kernel
+    (its lab goes to ``folder / "runs"``, its data to ``folder / "datasets"``); the executed
+    notebook (also written beside it) and the seconds it took."""
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from neuralab.notebooks import write_notebook
+
+    path = write_notebook(name, folder / f"{name}.ipynb", lang=lang, quick=True, seeds=1)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
+    client = NotebookClient(
+        notebook,
+        kernel_name=KERNEL,
+        kernel_manager_class=_kernel_manager_class(folder),
+        timeout=900,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    began = time.perf_counter()
+    client.execute(env=_kernel_env(folder))
+    elapsed = time.perf_counter() - began
+    nbformat.write(notebook, folder / f"{name}.executed.ipynb")
+    return notebook, elapsed
+
+
+@pytest.fixture(scope="session")
+def run_notebook():  # type: ignore[no-untyped-def]
+    """:func:`execute_lab_notebook`: ``run_notebook(name, folder, lang=...)``."""
+    pytest.importorskip("nbclient")
+    return execute_lab_notebook
+
+
+@pytest.fixture(scope="session")
+def pizza_notebook(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The pizza-steak lab's quick notebook executed once for the session (the notebook
+    test checks its cells; the lab tests check the lab it trained, as `neuralab lab
+    pizza-steak --quick` would have: the auto backend rule picks TensorFlow there too).
+
+    Attributes: ``notebook`` (executed), ``seconds``, ``lab`` (its lab folder), ``data``
+    (the NEURALAB_DATA it ran with: the generated photo folder).
+    """
+    import nbformat
+
+    def produce(folder: Path) -> str:
+        _, seconds = execute_lab_notebook("pizza-steak", folder)
+        return f"{seconds:.1f}"
+
+    pytest.importorskip("nbclient")
+    folder, seconds = run_once(tmp_path_factory, "pizza-notebook", produce)
+    (lab,) = [p for p in (folder / "runs").iterdir() if p.is_dir()]
+    return SimpleNamespace(
+        notebook=nbformat.read(folder / "pizza-steak.executed.ipynb", as_version=4),
+        seconds=float(seconds),
+        lab=lab,
+        data=folder / "datasets",
+    )
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -316,64 +314,6 @@ def test_lab_summary_shows_every_experiment(file_dir: Path) -> None:
 # ------------------------------------------------------------------ executed by a kernel
 
 
-def _kernel_manager_class(folder: Path) -> Any:
-    """Kernel managers that start this very interpreter: a kernelspec written for the test,
-    so no user or system kernelspec can put another Python in its place. nbclient makes the
-    manager from this class, so it also shuts the kernel down when the notebook is done."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    spec_dir = folder / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec = {"argv": argv, "display_name": "neuralab test", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
-
-    class Manager(AsyncKernelManager):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(kernel_spec_manager=specs, **kwargs)
-
-    return Manager
-
-
-KERNEL = "neuralab-test"
-
-
-def _kernel_env(folder: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    # As in Jupyter: the kernel picks its inline matplotlib backend itself.
-    env.pop("MPLBACKEND", None)
-    env["NEURALAB_DATA"] = str(folder / "datasets")
-    env["KERAS_HOME"] = str(folder / "keras")
-    # Compiled XLA programs shared with later runs of these tests (as conftest's cache).
-    env["XDG_CACHE_HOME"] = str(Path(tempfile.gettempdir()) / "neuralab-test-notebook-cache")
-    return env
-
-
-def execute_lab_notebook(name: str, folder: Path, *, lang: str = "en") -> tuple[Any, float]:
-    """Write lab ``name``'s quick notebook (one seed) and run it top to bottom in a kernel."""
-    import time
-
-    from nbclient import NotebookClient
-
-    path = write_notebook(name, folder / f"{name}.ipynb", lang=lang, quick=True, seeds=1)
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
-    client = NotebookClient(
-        notebook,
-        kernel_name=KERNEL,
-        kernel_manager_class=_kernel_manager_class(folder),
-        timeout=900,
-        resources={"metadata": {"path": str(folder)}},
-    )
-    began = time.perf_counter()
-    client.execute(env=_kernel_env(folder))
-    elapsed = time.perf_counter() - began
-    nbformat.write(notebook, folder / f"{name}.executed.ipynb")
-    return notebook, elapsed
-
-
 def _outputs(cell: Any, mime: str) -> str:
     parts = []
     for output in cell.get("outputs", []):
@@ -425,8 +365,8 @@ def _check_executed(notebook: Any, name: str, *, table_headings: tuple[str, ...]
 
 
 @pytest.fixture(scope="module")
-def circles_notebook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, float]:
-    return execute_lab_notebook("circles", tmp_path_factory.mktemp("nb-circles"), lang="pt")
+def circles_notebook(tmp_path_factory: pytest.TempPathFactory, run_notebook) -> tuple[Any, float]:
+    return run_notebook("circles", tmp_path_factory.mktemp("nb-circles"), lang="pt")
 
 
 def test_circles_notebook_runs_top_to_bottom(circles_notebook: tuple[Any, float]) -> None:
@@ -440,8 +380,8 @@ def test_circles_notebook_runs_top_to_bottom(circles_notebook: tuple[Any, float]
     assert 'alt="Limite de decisão"' in boundary
 
 
-def test_fashion_mnist_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
-    notebook, seconds = execute_lab_notebook("fashion-mnist", tmp_path)
+def test_fashion_mnist_notebook_runs_top_to_bottom(tmp_path: Path, run_notebook) -> None:
+    notebook, seconds = run_notebook("fashion-mnist", tmp_path)
     print(f"fashion-mnist notebook (quick): {seconds:.1f} s")
     _check_executed(notebook, "fashion-mnist", table_headings=("Accuracy · Test", "Parameters"))
     cell = next(c for c in notebook.cells if c.source == 'lab["mlp"]')
@@ -452,14 +392,22 @@ def test_fashion_mnist_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "lang", "table_headings"),
     [
-        ("pizza-steak", "en", ("Accuracy · Test", "Parameters")),
         ("higgs-overfitting", "pt", ("Acurácia · Validação", "Parâmetros")),
         ("cat-vs-noncat", "pt", ("Acurácia · Teste", "Parâmetros")),
     ],
 )
 def test_other_lab_notebooks_run_top_to_bottom(
-    name: str, lang: str, table_headings: tuple[str, ...], tmp_path: Path
+    name: str, lang: str, table_headings: tuple[str, ...], tmp_path: Path, run_notebook
 ) -> None:
-    notebook, seconds = execute_lab_notebook(name, tmp_path, lang=lang)
+    notebook, seconds = run_notebook(name, tmp_path, lang=lang)
     print(f"{name} notebook (quick, 1 seed, {lang}): {seconds:.1f} s")
     _check_executed(notebook, name, table_headings=table_headings)
+
+
+@pytest.mark.slow
+def test_pizza_steak_notebook_runs_top_to_bottom(pizza_notebook) -> None:
+    # Run once for the session: the pizza-steak lab tests check the lab it trained.
+    print(f"pizza-steak notebook (quick, 1 seed, en): {pizza_notebook.seconds:.1f} s")
+    _check_executed(
+        pizza_notebook.notebook, "pizza-steak", table_headings=("Accuracy · Test", "Parameters")
+    )

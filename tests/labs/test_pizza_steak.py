@@ -5,11 +5,6 @@ commands on real files."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -70,39 +65,12 @@ def test_lab_spec_follows_the_chapter():
     assert [c.name for c in spec.compare] == ["augmentation", "all_models"]
 
 
-@dataclass
-class QuickLab:
-    path: Path
-    data: Path  # NEURALAB_DATA of the run (where the generated folder is)
-    output: str
-
-
 @pytest.fixture(scope="module")
-def quick_lab(tmp_path_factory):
-    """`neuralab lab pizza-steak --quick` in a fresh process, as a user runs it: the auto
-    backend rule picks TensorFlow for the CNNs (the tests' own process uses JAX)."""
-    root = tmp_path_factory.mktemp("pizza")
-    env = {**os.environ, "NEURALAB_DATA": str(root / "datasets"), "KERAS_HOME": str(root / "keras")}
-    env.pop("KERAS_BACKEND", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "neuralab",
-            "lab",
-            "pizza-steak",
-            "--quick",
-            "--output",
-            str(root / "runs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return QuickLab(next((root / "runs").iterdir()), root / "datasets", done.stdout)
+def quick_lab(pizza_notebook):
+    """The quick lab that the pizza-steak notebook trained (once for the session, in a
+    kernel of its own: the auto backend rule picks TensorFlow for the CNNs there, while the
+    tests' own process uses JAX). Attributes: ``lab`` and ``data`` (its NEURALAB_DATA)."""
+    return pizza_notebook
 
 
 def _json(path):
@@ -110,12 +78,12 @@ def _json(path):
 
 
 def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
-    lab = _json(quick_lab.path / "lab.json")
+    lab = _json(quick_lab.lab / "lab.json")
     assert lab["experiments"] == list(CHAPTER_PARAMS) and lab["status"] == "complete"
     assert lab["backend"] == "tensorflow"
-    assert "Backend: tensorflow (CPU with convolutions (Conv2D)" in quick_lab.output
+    assert lab["backend_reason"].startswith("tensorflow: CPU with convolutions (Conv2D)")
     for name in CHAPTER_PARAMS:
-        metrics = _json(quick_lab.path / name / "metrics.json")
+        metrics = _json(quick_lab.lab / name / "metrics.json")
         assert metrics["training"]["epochs_run"] == 2
         # Convolutions on a CPU train on TensorFlow: model.fit, with the reason recorded.
         assert metrics["training"]["trainer"] == "fit"
@@ -123,7 +91,7 @@ def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
         assert metrics["splits"] == {"train": 120, "test": 40}
         assert metrics["data_name"] == "pizza_steak_generated"
         assert metrics["class_names"] == ["pizza", "steak"]
-    html = (quick_lab.path / "report.html").read_text(encoding="utf-8")
+    html = (quick_lab.lab / "report.html").read_text(encoding="utf-8")
     assert "No photo folder was given, so this ran on a generated stand-in" in html
     assert "Data augmentation: model_5 (without) vs model_6 (with)" in html
     for png in (
@@ -131,8 +99,8 @@ def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
         "compare_augmentation_accuracy",
         "compare_all_models_accuracy",
     ):
-        assert (quick_lab.path / "plots" / f"{png}.png").stat().st_size > 10_000, png
-    run_dir = quick_lab.path / "model_1"
+        assert (quick_lab.lab / "plots" / f"{png}.png").stat().st_size > 10_000, png
+    run_dir = quick_lab.lab / "model_1"
     for png in ("history_loss", "history_accuracy", "confusion", "first", "top_losses", "weights"):
         assert (run_dir / "plots" / f"{png}.png").exists(), png
     evaluation = _json(run_dir / "evaluation.json")
@@ -143,7 +111,7 @@ def test_quick_lab_runs_offline_on_the_generated_folder(quick_lab):
 
 def test_rescaling_and_augmentation_sit_in_front_of_the_model(quick_lab):
     def layer_types(name):
-        return [r["type"] for r in RunDir(quick_lab.path / name).read(LayersRecord).layers]
+        return [r["type"] for r in RunDir(quick_lab.lab / name).read(LayersRecord).layers]
 
     assert layer_types("model_5")[:2] == ["Rescaling", "Conv2D"]
     augmented = layer_types("model_6")
@@ -157,7 +125,7 @@ def test_augmentation_acts_on_training_batches_only(quick_lab):
     # A model trained on TensorFlow, loaded here on JAX: the .keras file is portable.
     from neuralab.runs.evaluate import load_run_model
 
-    model, _ = load_run_model(quick_lab.path / "model_6")
+    model, _ = load_run_model(quick_lab.lab / "model_6")
     x = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3)).astype("float32")
     first = np.asarray(model(x, training=False))
     np.testing.assert_allclose(first, np.asarray(model(x, training=False)))
@@ -173,7 +141,7 @@ def test_augmentation_acts_on_training_batches_only(quick_lab):
 
 def test_evaluate_command_on_a_lab_run(quick_lab, monkeypatch):
     monkeypatch.setenv("NEURALAB_DATA", str(quick_lab.data))
-    run_dir = quick_lab.path / "model_4"
+    run_dir = quick_lab.lab / "model_4"
     result = _invoke("evaluate", str(run_dir))
     assert result.exit_code == 0, result.output
     assert "precision" in result.output and "recall" in result.output
@@ -186,7 +154,7 @@ def test_evaluate_command_on_a_lab_run(quick_lab, monkeypatch):
 def test_evaluate_on_another_folder(quick_lab, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALAB_DATA", str(quick_lab.data))
     other = write_food_folder(tmp_path / "other", n_train=4, n_test=6, seed=3)
-    result = evaluate_run(quick_lab.path / "model_1", data=other, write=False)
+    result = evaluate_run(quick_lab.lab / "model_1", data=other, write=False)
     assert len(result.evaluation.y_true) == 12
     assert str(other) in result.data_source
 
@@ -198,7 +166,7 @@ def test_predict_images_of_any_size_and_format(quick_lab, tmp_path):
     draw_food("pizza", 12345).save(pizza)
     steak = tmp_path / "steak.jpg"
     draw_food("steak", 54321).convert("L").save(steak)
-    run_dir = quick_lab.path / "model_7"
+    run_dir = quick_lab.lab / "model_7"
     result = _invoke(
         "predict", str(run_dir), str(pizza), str(steak), "--output", str(tmp_path / "p.png")
     )
@@ -214,7 +182,7 @@ def test_predict_images_of_any_size_and_format(quick_lab, tmp_path):
 
 
 def test_predict_bad_inputs(quick_lab, tmp_path):
-    run_dir = quick_lab.path / "model_1"
+    run_dir = quick_lab.lab / "model_1"
     result = _invoke("predict", str(run_dir), str(tmp_path / "missing.jpg"))
     assert result.exit_code == 1 and f"{tmp_path / 'missing.jpg'}: no such file." in result.output
     bad = tmp_path / "bad.jpg"
