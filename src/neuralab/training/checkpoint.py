@@ -307,8 +307,11 @@ def make_checkpointer(
                 # Ctrl-C: the model holds the last epoch's weights; save them to resume from.
                 self._save(self.epoch, finished=False, force=True)
                 return
-            # Training ended (all epochs, or stopped early with the best weights restored).
-            self._save(self.epoch, finished=True, force=True)
+            # Training ended (all epochs, or stopped early with the best weights restored):
+            # saved when a checkpoint is due, as during training. A kill before the run is
+            # complete then retrains at most what a checkpoint would have cost to write (a
+            # large model's state is hundreds of MB: seconds to write, at every run's end).
+            self._save(self.epoch, finished=True)
 
     del epochs  # the callback learns the epochs done from the hooks
     return _Checkpointer()
