@@ -179,20 +179,28 @@ def test_a_lab_killed_at_several_points_resumes_to_the_same_numbers(tmp_path, ca
 
 
 def test_resuming_with_a_changed_spec_is_refused_with_the_difference(tmp_path):
+    # No kill here: the CLI runs in this process.
+    from typer.testing import CliRunner
+
+    from neuralab.cli import app
+
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(app, ["--quiet", *args], catch_exceptions=False)
+
     spec = tmp_path / "resume.toml"
     spec.write_text(SPEC.format(n=200, epochs=3, units=4), encoding="utf-8")
-    _finish(_cli(["run", str(spec), "-o", "out", "--trainer", "fit"], tmp_path))
-    lab = _lab(tmp_path / "out")
+    out = tmp_path / "out"
+    first = cli("run", str(spec), "-o", str(out), "--trainer", "fit")
+    assert first.exit_code == 0, first.output
+    lab = _lab(out)
     assert lab is not None
     spec.write_text(SPEC.format(n=200, epochs=4, units=4), encoding="utf-8")
-    proc = _cli(["run", str(spec), "-o", "out", "--resume", str(lab)], tmp_path)
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 1, out
-    assert "cannot resume: the experiment changed since this run started" in out
-    assert "fit.epochs: 3 in the run, 4 now" in out
-    assert "Traceback" not in out
+    changed = cli("run", str(spec), "-o", str(out), "--resume", str(lab))
+    assert changed.exit_code == 1, changed.output
+    assert "cannot resume: the experiment changed since this run started" in changed.output
+    assert "fit.epochs: 3 in the run, 4 now" in changed.output
+    assert "Traceback" not in changed.output
     # Another lab's folder is refused too, naming what differs.
-    proc = _cli(["lab", "circles", "--quick", "-o", "out", "--resume", str(lab)], tmp_path)
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 1, out
-    assert "cannot resume: it holds 'resume', not 'circles'" in " ".join(out.split())
+    other = cli("lab", "circles", "--quick", "-o", str(out), "--resume", str(lab))
+    assert other.exit_code == 1, other.output
+    assert "cannot resume: it holds 'resume', not 'circles'" in " ".join(other.output.split())
