@@ -53,3 +53,30 @@ def test_1d_labels_with_a_logits_metric_train_on_tensorflow():
         "tensorflow fit ['accuracy', 'bce', 'learning_rate', 'loss', 'val_accuracy', 'val_bce', 'val_loss']"
         in proc.stdout
     )
+
+
+def test_the_checkpoint_at_the_end_of_training_is_written_when_due(tmp_path):
+    from neuralab.training.checkpoint import CheckpointPolicy, load_checkpoint
+    from neuralab.training.trainer import train
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+
+    def fit(policy: CheckpointPolicy) -> None:
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        train(model, x, y, epochs=3, batch_size=16, checkpoint=policy)
+
+    # None due yet (the first after an hour): nothing is written; a kill before the run is
+    # complete retrains these few epochs, instead of every run paying for a write at its end.
+    fit(CheckpointPolicy(tmp_path / "later.ckpt", every_seconds=3600))
+    assert not (tmp_path / "later.ckpt").exists()
+    # Due after every epoch: the end is saved, marked finished.
+    fit(CheckpointPolicy(tmp_path / "every.ckpt", every_seconds=0))
+    state = load_checkpoint(tmp_path / "every.ckpt")
+    assert state is not None and state.finished and state.epoch == 3
+    # Stopped by Ctrl-C: saved whether due or not, and not finished (the run resumes).
+    fit(CheckpointPolicy(tmp_path / "stop.ckpt", every_seconds=3600, interrupted=lambda: True))
+    state = load_checkpoint(tmp_path / "stop.ckpt")
+    assert state is not None and not state.finished and state.epoch == 3
