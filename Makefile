@@ -18,7 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/neuralab lab circles
 
-# Two workers, a test file per worker (module-scoped lab fixtures stay in one process).
+# Two workers, a test file per worker (module-scoped lab fixtures stay in one process), the
+# longest files first (tests/conftest.py orders them; xdist would order by test count).
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
