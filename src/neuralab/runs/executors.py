@@ -790,12 +790,6 @@ class RaySession:
                 warmed.append(f"pid {pid} in {seconds:.1f} s")
         logger.debug("Ray workers warmed up: %s", ", ".join(warmed) or "none")
 
-    def __enter__(self) -> RaySession:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def _warm_up(backend: str) -> tuple[int, float]:
     """A Ray worker's first task: import what runs need; its pid and the seconds it took."""
